@@ -1,0 +1,477 @@
+//! The compiled engine: all types' candidates in one pass, keywords in one pass, validators
+//! and confidence rules only on candidates.
+
+use crate::defs::{Catalog, Shape, TypeDef};
+use crate::digits::{for_each_run, Group};
+use crate::normalize::{fold, fold_str};
+use crate::validators::{Candidate, Validator};
+use crate::Error;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use mamori_model::Confidence;
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, MatchKind as MatchKind2, PatternSet};
+use std::collections::HashMap;
+
+/// Most digit groups one candidate may span (a 19-digit card written 4-4-4-4-3 has five).
+const MAX_GROUPS: usize = 6;
+/// Longest digit candidate.
+const MAX_DIGITS: usize = 32;
+
+/// One sensitive value found in a text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    /// Index of the type in [`Engine::types`].
+    pub type_index: usize,
+    /// Index of the candidate pattern within the type.
+    pub pattern: usize,
+    /// Byte range in the original text.
+    pub start: usize,
+    pub end: usize,
+    pub confidence: Confidence,
+}
+
+struct DigitPattern {
+    type_index: usize,
+    pattern: usize,
+    lengths: u64,
+    groups: Vec<Vec<usize>>,
+    any_grouping: bool,
+    unseparated: bool,
+    separators: Vec<u8>,
+    validators: Vec<Validator>,
+}
+
+struct RegexPattern {
+    type_index: usize,
+    pattern: usize,
+    /// The pattern alone: to find where it ends at a start the combined search gave to another
+    /// pattern, and to read its value group.
+    single: Regex,
+    /// The capture group that is the value; 0 for the whole match.
+    group: usize,
+    validators: Vec<Validator>,
+}
+
+#[derive(Clone, Copy)]
+struct KeywordUse {
+    type_index: u32,
+    group: u8,
+    word: bool,
+    case_sensitive: bool,
+}
+
+/// A candidate that passed its validators, in folded-text offsets.
+struct Candidate2 {
+    type_index: usize,
+    pattern: usize,
+    start: usize,
+    end: usize,
+    formatted: bool,
+}
+
+/// Sensitive types compiled into one scan. Cheap to share across threads.
+pub struct Engine {
+    types: Vec<TypeDef>,
+    digit_patterns: Vec<DigitPattern>,
+    separators: [bool; 256],
+    regex: Option<Regex>,
+    /// The same patterns with "all matches" semantics, asked only at a candidate's start for the
+    /// other patterns that also match there (the leftmost-first search reports one).
+    regex_all: Option<Regex>,
+    regex_patterns: Vec<RegexPattern>,
+    keywords: Option<AhoCorasick>,
+    keyword_uses: Vec<Vec<KeywordUse>>,
+    keyword_terms: Vec<String>,
+}
+
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
+impl Engine {
+    pub fn new(catalog: &Catalog) -> Result<Engine, Error> {
+        let types = catalog.types.clone();
+        let mut digit_patterns = Vec::new();
+        let mut separators = [false; 256];
+        let mut regex_sources = Vec::new();
+        let mut regex_patterns = Vec::new();
+        for (ti, t) in types.iter().enumerate() {
+            if t.keywords.len() > 64 {
+                return Err(Error::Compile(format!("type {}: at most 64 keyword groups", t.id)));
+            }
+            for (pi, p) in t.patterns.iter().enumerate() {
+                match &p.shape {
+                    Shape::Digits { lengths, groups, any_grouping, unseparated, separators: seps } => {
+                        for &s in seps {
+                            separators[s as usize] = true;
+                        }
+                        digit_patterns.push(DigitPattern {
+                            type_index: ti,
+                            pattern: pi,
+                            lengths: lengths.iter().fold(0u64, |m, &l| m | 1 << l),
+                            groups: groups.clone(),
+                            any_grouping: *any_grouping,
+                            unseparated: *unseparated,
+                            separators: seps.clone(),
+                            validators: p.validators.clone(),
+                        });
+                    }
+                    Shape::Regex { regex, group } => {
+                        let single = Regex::builder()
+                            .syntax(syntax_config())
+                            .build(regex)
+                            .map_err(|e| Error::Compile(format!("type {}: {e}", t.id)))?;
+                        regex_sources.push(regex.clone());
+                        regex_patterns.push(RegexPattern {
+                            type_index: ti,
+                            pattern: pi,
+                            single,
+                            group: group.unwrap_or(0),
+                            validators: p.validators.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let build = |kind: MatchKind2| {
+            Regex::builder()
+                .syntax(syntax_config())
+                .configure(meta::Config::new().match_kind(kind).hybrid_cache_capacity(16 << 20))
+                .build_many(&regex_sources)
+                .map_err(|e| Error::Compile(e.to_string()))
+        };
+        let (regex, regex_all) = if regex_sources.is_empty() {
+            (None, None)
+        } else {
+            (Some(build(MatchKind2::LeftmostFirst)?), Some(build(MatchKind2::All)?))
+        };
+        // one automaton for every keyword of every type; a term shared by groups is searched once
+        let mut term_index: HashMap<String, usize> = HashMap::new();
+        let mut keyword_terms = Vec::new();
+        let mut keyword_uses: Vec<Vec<KeywordUse>> = Vec::new();
+        for (ti, t) in types.iter().enumerate() {
+            for (gi, g) in t.keywords.iter().enumerate() {
+                for term in &g.terms {
+                    let folded = fold_str(term.trim());
+                    let key = folded.to_ascii_lowercase();
+                    let idx = *term_index.entry(key).or_insert_with(|| {
+                        keyword_terms.push(folded.clone());
+                        keyword_uses.push(Vec::new());
+                        keyword_terms.len() - 1
+                    });
+                    let word = g.word.unwrap_or(folded.is_ascii());
+                    keyword_uses[idx].push(KeywordUse {
+                        type_index: ti as u32,
+                        group: gi as u8,
+                        word,
+                        case_sensitive: g.case_sensitive,
+                    });
+                }
+            }
+        }
+        let keywords = if keyword_terms.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keyword_terms)
+                    .map_err(|e| Error::Compile(e.to_string()))?,
+            )
+        };
+        Ok(Engine {
+            types,
+            digit_patterns,
+            separators,
+            regex,
+            regex_all,
+            regex_patterns,
+            keywords,
+            keyword_uses,
+            keyword_terms,
+        })
+    }
+
+    pub fn types(&self) -> &[TypeDef] {
+        &self.types
+    }
+
+    /// The longest stretch of text (in bytes) one detection can depend on: its own length plus
+    /// its keyword window on both sides. Windowed readers overlap by this much.
+    pub fn context_bytes(&self) -> usize {
+        let prox = self.types.iter().map(|t| t.proximity).max().unwrap_or(0);
+        // 4 bytes per character at most in UTF-8, plus the longest value we expect (a JWT)
+        prox * 4 * 2 + 8192
+    }
+
+    /// Finds every sensitive value in `text`, with offsets into `text`.
+    pub fn scan(&self, text: &str) -> Vec<Detection> {
+        let folded = fold(text);
+        let t: &str = &folded.text;
+        let mut cands = Vec::new();
+        self.digit_candidates(t, &mut cands);
+        self.regex_candidates(t, &mut cands);
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        let hits = self.keyword_hits(t);
+        let mut out: Vec<Detection> = cands
+            .iter()
+            .filter_map(|c| {
+                let confidence = self.score(t, &hits, c)?;
+                Some(Detection {
+                    type_index: c.type_index,
+                    pattern: c.pattern,
+                    start: c.start,
+                    end: c.end,
+                    confidence,
+                })
+            })
+            .collect();
+        resolve(&mut out);
+        for d in &mut out {
+            d.start = folded.original(d.start);
+            d.end = folded.original(d.end);
+        }
+        out
+    }
+
+    fn digit_candidates(&self, t: &str, out: &mut Vec<Candidate2>) {
+        if self.digit_patterns.is_empty() {
+            return;
+        }
+        let b = t.as_bytes();
+        let mut digits = [0u8; MAX_DIGITS];
+        for_each_run(b, &self.separators, |groups: &[Group]| {
+            for i in 0..groups.len() {
+                // a slice may start inside a run only after a space: "in 2024 1234 5678 9018"
+                if i > 0 && groups[i - 1].sep != b' ' {
+                    continue;
+                }
+                let mut count = 0;
+                for j in i..groups.len().min(i + MAX_GROUPS) {
+                    let g = groups[j];
+                    let len = g.end - g.start;
+                    if count + len > MAX_DIGITS {
+                        break;
+                    }
+                    digits[count..count + len].copy_from_slice(&b[g.start..g.end]);
+                    count += len;
+                    let n_groups = j - i + 1;
+                    if n_groups > 1 && groups[j - 1].sep != groups[i].sep {
+                        break; // mixed separators: "1234-5678 9012"
+                    }
+                    if j + 1 < groups.len() && g.sep != b' ' {
+                        continue; // a slice may end inside a run only before a space
+                    }
+                    let (start, end) = (groups[i].start, g.end);
+                    let sep = groups[i].sep;
+                    for p in &self.digit_patterns {
+                        if p.lengths & (1 << count) == 0 {
+                            continue;
+                        }
+                        let shape_ok = if n_groups == 1 {
+                            p.unseparated
+                        } else {
+                            p.separators.contains(&sep)
+                                && (p.any_grouping
+                                    || p.groups.iter().any(|gr| {
+                                        gr.len() == n_groups
+                                            && gr.iter().zip(&groups[i..=j]).all(|(&l, g)| g.end - g.start == l)
+                                    }))
+                        };
+                        if !shape_ok {
+                            continue;
+                        }
+                        let c = Candidate { value: &t[start..end], digits: &digits[..count], text: t, start, end };
+                        if p.validators.iter().all(|v| v.check(&c)) {
+                            out.push(Candidate2 {
+                                type_index: p.type_index,
+                                pattern: p.pattern,
+                                start,
+                                end,
+                                formatted: n_groups > 1,
+                            });
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    fn regex_candidates(&self, t: &str, out: &mut Vec<Candidate2>) {
+        let (Some(re), Some(all)) = (&self.regex, &self.regex_all) else { return };
+        let b = t.as_bytes();
+        let mut input = Input::new(b);
+        let mut digits = Vec::with_capacity(64);
+        let mut set = PatternSet::new(self.regex_patterns.len());
+        while let Some(m) = re.search(&input) {
+            let s = m.start();
+            // restart just after this start, so candidates of other types that begin inside
+            // this one (a URL with a password around an e-mail-like part) are still found
+            input.set_start(s + 1);
+            set.clear();
+            all.which_overlapping_matches(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut set);
+            for pid in set.iter() {
+                let p = &self.regex_patterns[pid.as_usize()];
+                let (s, e) = if pid == m.pattern() && p.group == 0 {
+                    (s, m.end())
+                } else {
+                    let mut caps = p.single.create_captures();
+                    p.single.search_captures(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut caps);
+                    match caps.get_group(p.group) {
+                        Some(sp) => (sp.start, sp.end),
+                        None => continue,
+                    }
+                };
+                if s >= e || !t.is_char_boundary(s) || !t.is_char_boundary(e) {
+                    continue;
+                }
+                let value = &t[s..e];
+                digits.clear();
+                digits.extend(value.bytes().filter(u8::is_ascii_digit));
+                let c = Candidate { value, digits: &digits, text: t, start: s, end: e };
+                if p.validators.iter().all(|v| v.check(&c)) {
+                    out.push(Candidate2 {
+                        type_index: p.type_index,
+                        pattern: p.pattern,
+                        start: s,
+                        end: e,
+                        formatted: value.bytes().any(|x| matches!(x, b' ' | b'-' | b'.')),
+                    });
+                }
+            }
+            if input.start() >= b.len() {
+                break;
+            }
+        }
+    }
+
+    /// Every keyword occurrence as (start, end, type, group), sorted by start.
+    fn keyword_hits(&self, t: &str) -> Vec<(usize, u32, u8)> {
+        let Some(ac) = &self.keywords else { return Vec::new() };
+        let b = t.as_bytes();
+        let mut hits = Vec::new();
+        for m in ac.find_overlapping_iter(b) {
+            let (s, e) = (m.start(), m.end());
+            let term = self.keyword_terms[m.pattern().as_usize()].as_bytes();
+            let alnum = |i: usize| b[i].is_ascii_alphanumeric();
+            let word_ok = (s == 0 || !alnum(s - 1) || !term[0].is_ascii_alphanumeric())
+                && (e == b.len() || !alnum(e) || !term[term.len() - 1].is_ascii_alphanumeric());
+            for u in &self.keyword_uses[m.pattern().as_usize()] {
+                if (u.word && !word_ok) || (u.case_sensitive && &b[s..e] != term) {
+                    continue;
+                }
+                hits.push((s, u.type_index, u.group));
+            }
+        }
+        hits.sort_unstable();
+        hits
+    }
+
+    fn score(&self, t: &str, hits: &[(usize, u32, u8)], c: &Candidate2) -> Option<Confidence> {
+        let ty = &self.types[c.type_index];
+        let mut present = 0u64;
+        if !ty.keywords.is_empty() {
+            let lo = back_chars(t, c.start, ty.proximity);
+            let hi = forward_chars(t, c.end, ty.proximity);
+            let from = hits.partition_point(|h| h.0 < lo);
+            for h in &hits[from..] {
+                if h.0 >= hi {
+                    break;
+                }
+                if h.1 as usize == c.type_index {
+                    present |= 1 << h.2;
+                }
+            }
+        }
+        let has = |g: &usize| present & (1 << g) != 0;
+        ty.rules
+            .iter()
+            .find(|r| {
+                (r.patterns.is_empty() || r.patterns.contains(&c.pattern))
+                    && r.formatted.is_none_or(|f| f == c.formatted)
+                    && r.all.iter().all(has)
+                    && (r.any.is_empty() || r.any.iter().any(has))
+                    && !r.none.iter().any(has)
+            })
+            .map(|r| r.level)
+    }
+}
+
+/// The byte offset `n` characters before `pos`.
+fn back_chars(t: &str, pos: usize, n: usize) -> usize {
+    let b = t.as_bytes();
+    let mut i = pos;
+    let mut left = n;
+    while i > 0 && left > 0 {
+        i -= 1;
+        if (b[i] & 0xC0) != 0x80 {
+            left -= 1;
+        }
+    }
+    i
+}
+
+/// The byte offset `n` characters after `pos`.
+fn forward_chars(t: &str, pos: usize, n: usize) -> usize {
+    let b = t.as_bytes();
+    let mut i = pos;
+    let mut left = n;
+    while i < b.len() && left > 0 {
+        i += 1;
+        while i < b.len() && (b[i] & 0xC0) == 0x80 {
+            i += 1;
+        }
+        left -= 1;
+    }
+    i
+}
+
+/// Settles competing claims: of the same type, overlapping matches keep the best (then the
+/// longest); across types, a match strictly inside another at least as confident is a
+/// fragment of it, and on the very same span only the most confident types stay.
+fn resolve(ds: &mut Vec<Detection>) {
+    ds.sort_by(|a, b| {
+        (a.start, std::cmp::Reverse(a.end), std::cmp::Reverse(a.confidence))
+            .cmp(&(b.start, std::cmp::Reverse(b.end), std::cmp::Reverse(b.confidence)))
+    });
+    let n = ds.len();
+    let mut keep = vec![true; n];
+    for i in 0..n {
+        if !keep[i] {
+            continue;
+        }
+        for j in i + 1..n {
+            if ds[j].start >= ds[i].end {
+                break;
+            }
+            let (a, b) = (&ds[i], &ds[j]);
+            let same_span = a.start == b.start && a.end == b.end;
+            let inside = b.start >= a.start && b.end <= a.end;
+            if a.type_index == b.type_index {
+                if a.confidence >= b.confidence || inside {
+                    keep[j] = false;
+                } else {
+                    keep[i] = false;
+                    break;
+                }
+            } else if same_span {
+                match a.confidence.cmp(&b.confidence) {
+                    std::cmp::Ordering::Greater => keep[j] = false,
+                    std::cmp::Ordering::Less => {
+                        keep[i] = false;
+                        break;
+                    }
+                    std::cmp::Ordering::Equal => {}
+                }
+            } else if inside && a.confidence >= b.confidence {
+                keep[j] = false;
+            }
+        }
+    }
+    let mut k = keep.into_iter();
+    ds.retain(|_| k.next().unwrap());
+}

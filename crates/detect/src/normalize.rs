@@ -1,0 +1,122 @@
+//! Folding of full-width and look-alike characters to ASCII, with a map back to the original.
+//!
+//! Patterns are ASCII-only (Unicode `\d` and `\b` make the regex engine ~100x slower on
+//! Japanese text), so `１２３４－５６７８` must become `1234-5678` before matching. Every folded
+//! character becomes one ASCII byte; between folds bytes are copied unchanged, so a sparse list
+//! of checkpoints maps any offset back to the original text.
+
+use std::borrow::Cow;
+
+/// Text ready for matching, and the way back to the original offsets.
+pub struct Folded<'a> {
+    pub text: Cow<'a, str>,
+    /// (folded offset, original offset) after each fold, ascending; empty when nothing folded.
+    checkpoints: Vec<(usize, usize)>,
+}
+
+impl Folded<'_> {
+    /// The original byte offset of a folded byte offset.
+    pub fn original(&self, pos: usize) -> usize {
+        if self.checkpoints.is_empty() {
+            return pos;
+        }
+        let i = self.checkpoints.partition_point(|&(n, _)| n <= pos);
+        if i == 0 {
+            pos
+        } else {
+            let (n, o) = self.checkpoints[i - 1];
+            o + (pos - n)
+        }
+    }
+}
+
+/// The ASCII byte a character folds to, if any. `prev_digit` tells whether the previous
+/// folded character was a digit: the katakana prolonged sound mark `ー` is a dash only there.
+#[inline]
+fn fold_char(c: char, prev_digit: bool) -> Option<u8> {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => Some((c as u32 - 0xFEE0) as u8),
+        '\u{3000}' | '\u{00A0}' | '\u{2002}'..='\u{200A}' | '\u{202F}' => Some(b' '),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{FF70}' => Some(b'-'),
+        '\u{30FC}' if prev_digit => Some(b'-'),
+        _ => None,
+    }
+}
+
+/// Folds `text`. ASCII text is borrowed as is; otherwise only the places where a foldable
+/// character can start are visited.
+pub fn fold(text: &str) -> Folded<'_> {
+    if text.is_ascii() {
+        return Folded { text: Cow::Borrowed(text), checkpoints: Vec::new() };
+    }
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut checkpoints = Vec::new();
+    let mut copied = 0; // original bytes consumed into `out`
+    // 0xE3 leads most kana, so its two foldable characters are searched for whole.
+    let mut candidates = memchr::memchr3_iter(0xEF, 0xE2, 0xC2, bytes)
+        .chain(memchr::memmem::find_iter(bytes, "\u{3000}".as_bytes()))
+        .chain(memchr::memmem::find_iter(bytes, "\u{30FC}".as_bytes()))
+        .collect::<Vec<_>>();
+    if candidates.is_empty() {
+        return Folded { text: Cow::Borrowed(text), checkpoints };
+    }
+    candidates.sort_unstable();
+    for pos in candidates {
+        if pos < copied || !text.is_char_boundary(pos) {
+            continue;
+        }
+        let c = text[pos..].chars().next().unwrap();
+        let prev_digit = match out.as_deref() {
+            Some(o) if copied == pos => o.as_bytes().last().is_some_and(u8::is_ascii_digit),
+            _ => pos > 0 && bytes[pos - 1].is_ascii_digit(),
+        };
+        if let Some(a) = fold_char(c, prev_digit) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..pos]);
+            o.push(a as char);
+            copied = pos + c.len_utf8();
+            checkpoints.push((o.len(), copied));
+        }
+    }
+    match out {
+        None => Folded { text: Cow::Borrowed(text), checkpoints: Vec::new() },
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Folded { text: Cow::Owned(o), checkpoints }
+        }
+    }
+}
+
+/// Folds a keyword or example value the same way as text.
+pub fn fold_str(s: &str) -> String {
+    fold(s).text.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_full_width_and_maps_back() {
+        let s = "番号は１２３４－５６７８です";
+        let f = fold(s);
+        assert_eq!(f.text, "番号は1234-5678です");
+        let start = f.text.find('1').unwrap();
+        let end = f.text.find('で').unwrap();
+        let (os, oe) = (f.original(start), f.original(end));
+        assert_eq!(&s[os..oe], "１２３４－５６７８");
+    }
+
+    #[test]
+    fn prolonged_mark_is_a_dash_only_after_digits() {
+        assert_eq!(fold("03ー1234ー5678").text, "03-1234-5678");
+        assert_eq!(fold("データ").text, "データ");
+        assert_eq!(fold("ｅｘａｍｐｌｅ＠ｍａｉｌ").text, "example@mail");
+    }
+
+    #[test]
+    fn ascii_is_borrowed() {
+        assert!(matches!(fold("plain").text, Cow::Borrowed(_)));
+    }
+}

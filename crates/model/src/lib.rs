@@ -1,0 +1,295 @@
+//! The shared vocabulary of mamori.
+//!
+//! Every other crate speaks in these types: an [`ItemReport`] says what happened to one scanned
+//! item (a file, or a member inside a container), a [`Finding`] groups the [`Match`]es of one
+//! sensitive information type, and a [`Confidence`] is Purview's discrete level (high 85,
+//! medium 75, low 65). Matched values are [`SensitiveValue`]s: their `Debug` output is masked,
+//! so a stray `{:?}` in a log never prints a card number.
+//!
+//! The serialized form of [`ItemReport`] is the `mamori scan --format jsonl` contract: fields
+//! may be added, never renamed or removed.
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+/// How sure the engine is that a match is the type it claims, as Purview scores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub const ALL: [Confidence; 3] = [Confidence::Low, Confidence::Medium, Confidence::High];
+
+    /// Purview's numeric confidence level (65 / 75 / 85).
+    pub fn score(self) -> u8 {
+        match self {
+            Confidence::Low => 65,
+            Confidence::Medium => 75,
+            Confidence::High => 85,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Confidence {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" | "65" => Ok(Confidence::Low),
+            "medium" | "75" => Ok(Confidence::Medium),
+            "high" | "85" => Ok(Confidence::High),
+            _ => Err(format!("unknown confidence {s:?} (expected low, medium or high)")),
+        }
+    }
+}
+
+/// A matched value as it stands in the document. `Debug` masks it; `Display` is deliberately
+/// not implemented: callers choose [`SensitiveValue::masked`] or [`SensitiveValue::reveal`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SensitiveValue(String);
+
+impl SensitiveValue {
+    pub fn new(value: impl Into<String>) -> Self {
+        SensitiveValue(value.into())
+    }
+
+    /// The value in clear. Only for `--reveal`, evaluation and tests.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+impl fmt::Debug for SensitiveValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SensitiveValue({:?})", self.masked())
+    }
+}
+
+/// Masks the letters and digits of a value, keeping a few at each end so a person can find it
+/// again (`4111 1111 1111 1111` → `4111 **** **** 1111`). Separators and non-alphanumeric
+/// characters are kept, so the shape of the value stays visible.
+pub fn mask(value: &str) -> String {
+    let n = value.chars().filter(|c| c.is_alphanumeric()).count();
+    let (head, tail) = match n {
+        0..=4 => (0, 0),
+        5..=7 => (1, 1),
+        8..=11 => (2, 2),
+        _ => (4, 4),
+    };
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_alphanumeric() {
+                return c;
+            }
+            seen += 1;
+            if seen <= head || seen > n - tail {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// One occurrence of a sensitive type in an item.
+#[derive(Clone, Debug)]
+pub struct Match {
+    pub value: SensitiveValue,
+    pub confidence: Confidence,
+    /// Byte offset of the value in the item's text, as UTF-8 (for a UTF-8 file, the file offset).
+    pub offset: u64,
+    /// 1-based line number of the value in the item's text.
+    pub line: u64,
+}
+
+/// All matches of one sensitive type in one item. Its confidence is its best match's.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub type_id: String,
+    pub confidence: Confidence,
+    pub count: usize,
+    pub matches: Vec<Match>,
+}
+
+/// What happened to an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    Ok,
+    Skipped,
+    Error,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Ok => "ok",
+            ItemStatus::Skipped => "skipped",
+            ItemStatus::Error => "error",
+        }
+    }
+}
+
+/// The result of scanning one item: a file, or a member of a container (`a.zip!b.txt`).
+#[derive(Clone, Debug)]
+pub struct ItemReport {
+    /// The path as given joined with the walked part; members are joined with `!`.
+    pub path: String,
+    /// The format sniffed from the content (`text`, `binary`, ...), or `unknown` when unread.
+    pub format: String,
+    /// The text encoding, for text items.
+    pub encoding: Option<String>,
+    pub size: Option<u64>,
+    pub status: ItemStatus,
+    /// The reason for `skipped` or `error`.
+    pub error: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl ItemReport {
+    pub fn new(path: impl Into<String>) -> Self {
+        ItemReport {
+            path: path.into(),
+            format: "unknown".into(),
+            encoding: None,
+            size: None,
+            status: ItemStatus::Ok,
+            error: None,
+            findings: Vec::new(),
+        }
+    }
+
+    pub fn failed(mut self, status: ItemStatus, reason: impl Into<String>) -> Self {
+        self.status = status;
+        self.error = Some(reason.into());
+        self
+    }
+
+    pub fn has_findings(&self) -> bool {
+        !self.findings.is_empty()
+    }
+}
+
+/// Serialize a [`SensitiveValue`] masked, unless the serializer was built with `reveal`.
+/// Renderers pick the view with [`ItemView`].
+#[derive(Clone, Copy)]
+pub struct ItemView<'a> {
+    pub item: &'a ItemReport,
+    pub reveal: bool,
+}
+
+impl Serialize for ItemView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let it = self.item;
+        let mut st = s.serialize_struct("Item", 7)?;
+        st.serialize_field("path", &it.path)?;
+        st.serialize_field("format", &it.format)?;
+        st.serialize_field("encoding", &it.encoding)?;
+        st.serialize_field("size", &it.size)?;
+        st.serialize_field("status", &it.status)?;
+        st.serialize_field("error", &it.error)?;
+        let findings: Vec<FindingView> = it
+            .findings
+            .iter()
+            .map(|f| FindingView { f, reveal: self.reveal })
+            .collect();
+        st.serialize_field("findings", &findings)?;
+        st.end()
+    }
+}
+
+struct FindingView<'a> {
+    f: &'a Finding,
+    reveal: bool,
+}
+
+impl Serialize for FindingView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Finding", 4)?;
+        st.serialize_field("type", &self.f.type_id)?;
+        st.serialize_field("confidence", &self.f.confidence)?;
+        st.serialize_field("count", &self.f.count)?;
+        let matches: Vec<MatchView> = self
+            .f
+            .matches
+            .iter()
+            .map(|m| MatchView { m, reveal: self.reveal })
+            .collect();
+        st.serialize_field("matches", &matches)?;
+        st.end()
+    }
+}
+
+struct MatchView<'a> {
+    m: &'a Match,
+    reveal: bool,
+}
+
+impl Serialize for MatchView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Match", 4)?;
+        if self.reveal {
+            st.serialize_field("value", self.m.value.reveal())?;
+        } else {
+            st.serialize_field("value", &self.m.value.masked())?;
+        }
+        st.serialize_field("confidence", &self.m.confidence)?;
+        st.serialize_field("offset", &self.m.offset)?;
+        st.serialize_field("line", &self.m.line)?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_ends_and_separators() {
+        assert_eq!(mask("4111111111111111"), "4111********1111");
+        assert_eq!(mask("1234 5678 9018"), "1234 **** 9018");
+        assert_eq!(mask("AB1234567"), "AB*****67");
+        assert_eq!(mask("abc"), "***");
+        assert_eq!(mask("user@example.com"), "user@*****e.com");
+    }
+
+    #[test]
+    fn debug_never_reveals() {
+        let v = SensitiveValue::new("4111111111111111");
+        assert!(!format!("{v:?}").contains("4111111111111111"));
+    }
+
+    #[test]
+    fn confidence_orders_and_scores() {
+        assert!(Confidence::High > Confidence::Medium);
+        assert_eq!(Confidence::Medium.score(), 75);
+        assert_eq!("HIGH".parse::<Confidence>().unwrap(), Confidence::High);
+    }
+}
