@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(mask("1234 5678 9018"), "1234 **** 9018");
         assert_eq!(mask("AB1234567"), "AB*****67");
         assert_eq!(mask("abc"), "***");
-        assert_eq!(mask("user@example.com"), "user@*****e.com");
+        assert_eq!(mask("user@example.com"), "user@******e.com");
     }
 
     #[test]
