@@ -1,1 +1,65 @@
-fn main() {}
+//! `mamori`: flags, wiring and messages. The work happens in the library crates.
+//!
+//! Exit codes (as ripgrep and gitleaks): 0 nothing sensitive found, 1 sensitive content found,
+//! 2 an error (a bad option, or an item that could not be read).
+
+mod eval;
+mod scan;
+mod types;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mamori",
+    version,
+    about = "Find sensitive information (card numbers, マイナンバー, secrets, ...) in file shares",
+    after_help = "Exit codes: 0 nothing found, 1 sensitive content found, 2 errors."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan files and directories for sensitive information types.
+    Scan(scan::ScanArgs),
+    /// List, check and export sensitive information types.
+    #[command(subcommand)]
+    Types(types::TypesCommand),
+    /// Score the scanner against a corpus with a ground-truth.jsonl: precision, recall, F1.
+    Eval(eval::EvalArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(a) => scan::run(a),
+        Command::Types(c) => types::run(c),
+        Command::Eval(a) => eval::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("mamori: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The catalog: built-in types, plus or overridden by `--types DIR`, optionally narrowed.
+fn load_catalog(
+    extra: &[std::path::PathBuf],
+    only: &[String],
+) -> anyhow::Result<mamori_detect::Catalog> {
+    let mut catalog = mamori_detect::Catalog::builtin();
+    for dir in extra {
+        catalog.add(mamori_detect::Catalog::load_path(dir)?);
+    }
+    if !only.is_empty() {
+        catalog.retain_ids(only)?;
+    }
+    Ok(catalog)
+}

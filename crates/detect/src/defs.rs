@@ -254,7 +254,11 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
             });
         }
         if raw.patterns.is_empty() {
-            return Err(err(start, at("pattern"), "a type needs at least one [[type.pattern]]".into()));
+            return Err(err(
+                start,
+                at("pattern"),
+                "a type needs at least one [[type.pattern]]".into(),
+            ));
         }
         let mut patterns = Vec::new();
         for (pi, sp) in raw.patterns.iter().enumerate() {
@@ -269,7 +273,11 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                         .syntax(syntax)
                         .build(re.get_ref())
                     {
-                        return Err(err(re.span().start, field("regex"), format!("invalid regex: {e}")));
+                        return Err(err(
+                            re.span().start,
+                            field("regex"),
+                            format!("invalid regex: {e}"),
+                        ));
                     }
                     if !re.get_ref().is_ascii() {
                         return Err(err(
@@ -278,12 +286,19 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                             "patterns are ASCII: they run on text whose full-width characters are folded".into(),
                         ));
                     }
-                    Shape::Regex { regex: re.get_ref().clone(), group: p.group }
+                    Shape::Regex {
+                        regex: re.get_ref().clone(),
+                        group: p.group,
+                    }
                 }
                 (None, Some(d)) => {
                     let lengths = d.get_ref().clone();
                     if lengths.is_empty() || lengths.iter().any(|&l| l == 0 || l > 32) {
-                        return Err(err(d.span().start, field("digits"), "digit counts are 1..=32".into()));
+                        return Err(err(
+                            d.span().start,
+                            field("digits"),
+                            "digit counts are 1..=32".into(),
+                        ));
                     }
                     let mut groups = Vec::new();
                     let mut any_grouping = false;
@@ -312,7 +327,11 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                     }
                     let separators = p.separators.clone().unwrap_or_else(|| " -".into());
                     if !separators.bytes().all(|b| b" -./".contains(&b)) {
-                        return Err(err(sp.span().start, field("separators"), "separators are some of ' ', '-', '.', '/'".into()));
+                        return Err(err(
+                            sp.span().start,
+                            field("separators"),
+                            "separators are some of ' ', '-', '.', '/'".into(),
+                        ));
                     }
                     Shape::Digits {
                         lengths,
@@ -356,13 +375,20 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
             let lookup = |list: &Vec<Spanned<String>>, name: &str| -> Result<Vec<usize>, Error> {
                 list.iter()
                     .map(|g| {
-                        group_names.iter().position(|n| n == g.get_ref()).ok_or_else(|| {
-                            err(
-                                g.span().start,
-                                field(name),
-                                format!("no keyword group {:?} (have: {})", g.get_ref(), group_names.join(", ")),
-                            )
-                        })
+                        group_names
+                            .iter()
+                            .position(|n| n == g.get_ref())
+                            .ok_or_else(|| {
+                                err(
+                                    g.span().start,
+                                    field(name),
+                                    format!(
+                                        "no keyword group {:?} (have: {})",
+                                        g.get_ref(),
+                                        group_names.join(", ")
+                                    ),
+                                )
+                            })
                     })
                     .collect()
             };
@@ -370,9 +396,16 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                 .patterns
                 .iter()
                 .map(|n| {
-                    pattern_names.iter().position(|p| p == n.get_ref()).ok_or_else(|| {
-                        err(n.span().start, field("patterns"), format!("no pattern named {:?}", n.get_ref()))
-                    })
+                    pattern_names
+                        .iter()
+                        .position(|p| p == n.get_ref())
+                        .ok_or_else(|| {
+                            err(
+                                n.span().start,
+                                field("patterns"),
+                                format!("no pattern named {:?}", n.get_ref()),
+                            )
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             rules.push(Rule {
@@ -385,7 +418,11 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
             });
         }
         if rules.is_empty() {
-            return Err(err(start, at("confidence"), "a type needs at least one [[type.confidence]] rule".into()));
+            return Err(err(
+                start,
+                at("confidence"),
+                "a type needs at least one [[type.confidence]] rule".into(),
+            ));
         }
         let mut examples = Vec::new();
         for (ei, e) in raw.examples.iter().enumerate() {
@@ -396,7 +433,11 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                     err(c.span().start, at(&format!("example[{ei}].confidence")), m)
                 })?),
             };
-            examples.push(Example { text: ex.text.clone(), value: ex.value.clone(), confidence });
+            examples.push(Example {
+                text: ex.text.clone(),
+                value: ex.value.clone(),
+                confidence,
+            });
         }
         out.push(TypeDef {
             id,
@@ -453,9 +494,15 @@ impl Catalog {
     pub fn load_path(path: &Path) -> Result<Vec<TypeDef>, Error> {
         let mut files = Vec::new();
         if path.is_dir() {
-            let rd = std::fs::read_dir(path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+            let rd = std::fs::read_dir(path).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
             for e in rd {
-                let e = e.map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+                let e = e.map_err(|e| Error::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })?;
                 if e.path().extension().is_some_and(|x| x == "toml") {
                     files.push(e.path());
                 }
@@ -467,7 +514,10 @@ impl Catalog {
         let mut out = Vec::new();
         let mut seen = std::collections::HashMap::new();
         for f in files {
-            let src = std::fs::read_to_string(&f).map_err(|e| Error::Io { path: f.display().to_string(), source: e })?;
+            let src = std::fs::read_to_string(&f).map_err(|e| Error::Io {
+                path: f.display().to_string(),
+                source: e,
+            })?;
             let name = f.display().to_string();
             for t in parse_file(&name, &src)? {
                 if let Some(prev) = seen.insert(t.id.clone(), name.clone()) {

@@ -98,11 +98,20 @@ impl Engine {
         let mut regex_patterns = Vec::new();
         for (ti, t) in types.iter().enumerate() {
             if t.keywords.len() > 64 {
-                return Err(Error::Compile(format!("type {}: at most 64 keyword groups", t.id)));
+                return Err(Error::Compile(format!(
+                    "type {}: at most 64 keyword groups",
+                    t.id
+                )));
             }
             for (pi, p) in t.patterns.iter().enumerate() {
                 match &p.shape {
-                    Shape::Digits { lengths, groups, any_grouping, unseparated, separators: seps } => {
+                    Shape::Digits {
+                        lengths,
+                        groups,
+                        any_grouping,
+                        unseparated,
+                        separators: seps,
+                    } => {
                         for &s in seps {
                             separators[s as usize] = true;
                         }
@@ -137,14 +146,21 @@ impl Engine {
         let build = |kind: MatchKind2| {
             Regex::builder()
                 .syntax(syntax_config())
-                .configure(meta::Config::new().match_kind(kind).hybrid_cache_capacity(16 << 20))
+                .configure(
+                    meta::Config::new()
+                        .match_kind(kind)
+                        .hybrid_cache_capacity(16 << 20),
+                )
                 .build_many(&regex_sources)
                 .map_err(|e| Error::Compile(e.to_string()))
         };
         let (regex, regex_all) = if regex_sources.is_empty() {
             (None, None)
         } else {
-            (Some(build(MatchKind2::LeftmostFirst)?), Some(build(MatchKind2::All)?))
+            (
+                Some(build(MatchKind2::LeftmostFirst)?),
+                Some(build(MatchKind2::All)?),
+            )
         };
         // one automaton for every keyword of every type; a term shared by groups is searched once
         let mut term_index: HashMap<String, usize> = HashMap::new();
@@ -279,13 +295,22 @@ impl Engine {
                                 && (p.any_grouping
                                     || p.groups.iter().any(|gr| {
                                         gr.len() == n_groups
-                                            && gr.iter().zip(&groups[i..=j]).all(|(&l, g)| g.end - g.start == l)
+                                            && gr
+                                                .iter()
+                                                .zip(&groups[i..=j])
+                                                .all(|(&l, g)| g.end - g.start == l)
                                     }))
                         };
                         if !shape_ok {
                             continue;
                         }
-                        let c = Candidate { value: &t[start..end], digits: &digits[..count], text: t, start, end };
+                        let c = Candidate {
+                            value: &t[start..end],
+                            digits: &digits[..count],
+                            text: t,
+                            start,
+                            end,
+                        };
                         if p.validators.iter().all(|v| v.check(&c)) {
                             out.push(Candidate2 {
                                 type_index: p.type_index,
@@ -302,7 +327,9 @@ impl Engine {
     }
 
     fn regex_candidates(&self, t: &str, out: &mut Vec<Candidate2>) {
-        let (Some(re), Some(all)) = (&self.regex, &self.regex_all) else { return };
+        let (Some(re), Some(all)) = (&self.regex, &self.regex_all) else {
+            return;
+        };
         let b = t.as_bytes();
         let mut input = Input::new(b);
         let mut digits = Vec::with_capacity(64);
@@ -313,14 +340,20 @@ impl Engine {
             // this one (a URL with a password around an e-mail-like part) are still found
             input.set_start(s + 1);
             set.clear();
-            all.which_overlapping_matches(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut set);
+            all.which_overlapping_matches(
+                &Input::new(b).range(s..).anchored(Anchored::Yes),
+                &mut set,
+            );
             for pid in set.iter() {
                 let p = &self.regex_patterns[pid.as_usize()];
                 let (s, e) = if pid == m.pattern() && p.group == 0 {
                     (s, m.end())
                 } else {
                     let mut caps = p.single.create_captures();
-                    p.single.search_captures(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut caps);
+                    p.single.search_captures(
+                        &Input::new(b).range(s..).anchored(Anchored::Yes),
+                        &mut caps,
+                    );
                     match caps.get_group(p.group) {
                         Some(sp) => (sp.start, sp.end),
                         None => continue,
@@ -332,7 +365,13 @@ impl Engine {
                 let value = &t[s..e];
                 digits.clear();
                 digits.extend(value.bytes().filter(u8::is_ascii_digit));
-                let c = Candidate { value, digits: &digits, text: t, start: s, end: e };
+                let c = Candidate {
+                    value,
+                    digits: &digits,
+                    text: t,
+                    start: s,
+                    end: e,
+                };
                 if p.validators.iter().all(|v| v.check(&c)) {
                     out.push(Candidate2 {
                         type_index: p.type_index,
@@ -351,7 +390,9 @@ impl Engine {
 
     /// Every keyword occurrence as (start, end, type, group), sorted by start.
     fn keyword_hits(&self, t: &str) -> Vec<(usize, u32, u8)> {
-        let Some(ac) = &self.keywords else { return Vec::new() };
+        let Some(ac) = &self.keywords else {
+            return Vec::new();
+        };
         let b = t.as_bytes();
         let mut hits = Vec::new();
         for m in ac.find_overlapping_iter(b) {
@@ -435,8 +476,16 @@ fn forward_chars(t: &str, pos: usize, n: usize) -> usize {
 /// fragment of it, and on the very same span only the most confident types stay.
 fn resolve(ds: &mut Vec<Detection>) {
     ds.sort_by(|a, b| {
-        (a.start, std::cmp::Reverse(a.end), std::cmp::Reverse(a.confidence))
-            .cmp(&(b.start, std::cmp::Reverse(b.end), std::cmp::Reverse(b.confidence)))
+        (
+            a.start,
+            std::cmp::Reverse(a.end),
+            std::cmp::Reverse(a.confidence),
+        )
+            .cmp(&(
+                b.start,
+                std::cmp::Reverse(b.end),
+                std::cmp::Reverse(b.confidence),
+            ))
     });
     let n = ds.len();
     let mut keep = vec![true; n];

@@ -47,19 +47,25 @@ fn fold_char(c: char, prev_digit: bool) -> Option<u8> {
 /// character can start are visited.
 pub fn fold(text: &str) -> Folded<'_> {
     if text.is_ascii() {
-        return Folded { text: Cow::Borrowed(text), checkpoints: Vec::new() };
+        return Folded {
+            text: Cow::Borrowed(text),
+            checkpoints: Vec::new(),
+        };
     }
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     let mut checkpoints = Vec::new();
     let mut copied = 0; // original bytes consumed into `out`
-    // 0xE3 leads most kana, so its two foldable characters are searched for whole.
+                        // 0xE3 leads most kana, so its two foldable characters are searched for whole.
     let mut candidates = memchr::memchr3_iter(0xEF, 0xE2, 0xC2, bytes)
         .chain(memchr::memmem::find_iter(bytes, "\u{3000}".as_bytes()))
         .chain(memchr::memmem::find_iter(bytes, "\u{30FC}".as_bytes()))
         .collect::<Vec<_>>();
     if candidates.is_empty() {
-        return Folded { text: Cow::Borrowed(text), checkpoints };
+        return Folded {
+            text: Cow::Borrowed(text),
+            checkpoints,
+        };
     }
     candidates.sort_unstable();
     for pos in candidates {
@@ -80,10 +86,16 @@ pub fn fold(text: &str) -> Folded<'_> {
         }
     }
     match out {
-        None => Folded { text: Cow::Borrowed(text), checkpoints: Vec::new() },
+        None => Folded {
+            text: Cow::Borrowed(text),
+            checkpoints: Vec::new(),
+        },
         Some(mut o) => {
             o.push_str(&text[copied..]);
-            Folded { text: Cow::Owned(o), checkpoints }
+            Folded {
+                text: Cow::Owned(o),
+                checkpoints,
+            }
         }
     }
 }

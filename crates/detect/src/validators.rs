@@ -52,10 +52,35 @@ pub enum Validator {
 
 /// Every validator name, for `mamori types list` and error messages.
 pub const NAMES: &[&str] = &[
-    "luhn", "card_iin", "iban", "jp_my_number", "jp_corporate_number", "us_ssn", "us_itin",
-    "aba_routing", "ipv4", "ipv6", "email", "jwt", "pem_block", "entropy:<bits>", "mixed_case",
-    "jp_phone", "not_repeated", "not_sequential", "not_date", "not_placeholder", "uk_nhs",
-    "uk_nino", "au_tfn", "verhoeff", "br_cpf", "es_dni", "cn_resident_id", "sg_nric", "kr_rrn",
+    "luhn",
+    "card_iin",
+    "iban",
+    "jp_my_number",
+    "jp_corporate_number",
+    "us_ssn",
+    "us_itin",
+    "aba_routing",
+    "ipv4",
+    "ipv6",
+    "email",
+    "jwt",
+    "pem_block",
+    "entropy:<bits>",
+    "mixed_case",
+    "jp_phone",
+    "not_repeated",
+    "not_sequential",
+    "not_date",
+    "not_placeholder",
+    "uk_nhs",
+    "uk_nino",
+    "au_tfn",
+    "verhoeff",
+    "br_cpf",
+    "es_dni",
+    "cn_resident_id",
+    "sg_nric",
+    "kr_rrn",
     "fr_insee",
 ];
 
@@ -100,7 +125,12 @@ impl Validator {
             "sg_nric" => SgNric,
             "kr_rrn" => KrRrn,
             "fr_insee" => FrInsee,
-            _ => return Err(format!("unknown validator {name:?} (known: {})", NAMES.join(", "))),
+            _ => {
+                return Err(format!(
+                    "unknown validator {name:?} (known: {})",
+                    NAMES.join(", ")
+                ))
+            }
         })
     }
 
@@ -114,7 +144,11 @@ impl Validator {
             JpMyNumber => jp_my_number(d),
             JpCorporateNumber => jp_corporate_number(d),
             UsSsn => us_ssn(d),
-            UsItin => d.len() == 9 && d[0] == b'9' && matches!(num(&d[3..5]), 50..=65 | 70..=88 | 90..=92 | 94..=99),
+            UsItin => {
+                d.len() == 9
+                    && d[0] == b'9'
+                    && matches!(num(&d[3..5]), 50..=65 | 70..=88 | 90..=92 | 94..=99)
+            }
             AbaRouting => aba_routing(d),
             Ipv4 => ipv4(c),
             Ipv6 => c.value.parse::<Ipv6Addr>().is_ok() && c.value.matches(':').count() >= 2,
@@ -129,7 +163,9 @@ impl Validator {
                     && v.iter().any(u8::is_ascii_digit)
             }
             JpPhone => jp_phone(d),
-            NotRepeated => !d.is_empty() && !d.iter().all(|&x| x == d[0]) && !repeated_chars(c.value),
+            NotRepeated => {
+                !d.is_empty() && !d.iter().all(|&x| x == d[0]) && !repeated_chars(c.value)
+            }
             NotSequential => !sequential(d),
             NotDate => !date_prefix(d),
             NotPlaceholder => !placeholder(c.value),
@@ -174,13 +210,14 @@ fn card_iin(d: &[u8]) -> bool {
     let n = d.len();
     let p = |k: usize| num(&d[..k.min(n)]);
     match d[0] {
-        b'4' => matches!(n, 13 | 16 | 19),                                                         // Visa
-        b'5' => (51..=55).contains(&p(2)) && n == 16,                                              // Mastercard
-        b'2' => (2221..=2720).contains(&p(4)) && n == 16,                                          // Mastercard 2-series
+        b'4' => matches!(n, 13 | 16 | 19),                // Visa
+        b'5' => (51..=55).contains(&p(2)) && n == 16,     // Mastercard
+        b'2' => (2221..=2720).contains(&p(4)) && n == 16, // Mastercard 2-series
         b'3' => {
             (matches!(p(2), 34 | 37) && n == 15)                                                   // Amex
                 || ((3528..=3589).contains(&p(4)) && (16..=19).contains(&n))                       // JCB
-                || (((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && (14..=19).contains(&n)) // Diners
+                || (((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && (14..=19).contains(&n))
+            // Diners
         }
         b'6' => {
             (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62)
@@ -192,20 +229,91 @@ fn card_iin(d: &[u8]) -> bool {
 
 /// Lengths of IBANs per country (ISO 13616 registry).
 const IBAN_LENGTHS: &[(&str, usize)] = &[
-    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16), ("BG", 22),
-    ("BH", 22), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28), ("CZ", 24), ("DE", 22),
-    ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24), ("FI", 18), ("FO", 18), ("FR", 27),
-    ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27), ("GT", 28), ("HR", 21), ("HU", 28),
-    ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20),
-    ("LB", 28), ("LC", 32), ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21), ("MC", 27), ("MD", 24),
-    ("ME", 22), ("MK", 19), ("MR", 27), ("MT", 31), ("MU", 30), ("NL", 18), ("NO", 15), ("PK", 24),
-    ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("SA", 24), ("SC", 31),
-    ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("ST", 25), ("SV", 28), ("TL", 23), ("TN", 24),
-    ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20),
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NL", 18),
+    ("NO", 15),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("SA", 24),
+    ("SC", 31),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
 ];
 
 fn iban(value: &str) -> bool {
-    let s: Vec<u8> = value.bytes().filter(|b| *b != b' ').map(|b| b.to_ascii_uppercase()).collect();
+    let s: Vec<u8> = value
+        .bytes()
+        .filter(|b| *b != b' ')
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
     if s.len() < 15 || !s.iter().all(u8::is_ascii_alphanumeric) {
         return false;
     }
@@ -232,7 +340,12 @@ pub fn jp_my_number(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 11] = [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    let r = d[..11].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum::<u32>() % 11;
+    let r = d[..11]
+        .iter()
+        .zip(W)
+        .map(|(&x, w)| (x - b'0') as u32 * w)
+        .sum::<u32>()
+        % 11;
     let check = if r <= 1 { 0 } else { 11 - r };
     (d[11] - b'0') as u32 == check
 }
@@ -271,7 +384,9 @@ fn aba_routing(d: &[u8]) -> bool {
 }
 
 fn ipv4(c: &Candidate) -> bool {
-    let Ok(ip) = c.value.parse::<Ipv4Addr>() else { return false };
+    let Ok(ip) = c.value.parse::<Ipv4Addr>() else {
+        return false;
+    };
     let t = c.text.as_bytes();
     // "1.2.3.4.5" is a version or an OID, not an address
     let glued_before = c.start >= 2 && t[c.start - 1] == b'.' && t[c.start - 2].is_ascii_digit();
@@ -280,14 +395,21 @@ fn ipv4(c: &Candidate) -> bool {
 }
 
 fn email(v: &str) -> bool {
-    let Some((local, domain)) = v.rsplit_once('@') else { return false };
+    let Some((local, domain)) = v.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !v.contains("..")
-        && domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
-        && domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 fn b64url_decode(s: &str) -> Option<Vec<u8>> {
@@ -316,7 +438,9 @@ fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 /// A JWT's header is base64url JSON naming its algorithm.
 fn jwt(v: &str) -> bool {
     let mut parts = v.split('.');
-    let (Some(h), Some(p)) = (parts.next(), parts.next()) else { return false };
+    let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
+        return false;
+    };
     let dec = |x: &str| b64url_decode(x).and_then(|b| String::from_utf8(b).ok());
     matches!((dec(h), dec(p)), (Some(h), Some(p)) if h.trim_start().starts_with('{') && h.contains("\"alg\"") && p.trim_start().starts_with('{'))
 }
@@ -324,9 +448,14 @@ fn jwt(v: &str) -> bool {
 /// A PEM private key header is real when an END line follows with a body of key material.
 fn pem_block(c: &Candidate) -> bool {
     let rest = &c.text[c.end..c.text.len().min(c.end + 65536)];
-    let Some(end) = rest.find("-----END ") else { return false };
+    let Some(end) = rest.find("-----END ") else {
+        return false;
+    };
     let body = &rest[..end];
-    let b64 = body.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/').count();
+    let b64 = body
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+        .count();
     b64 >= 64 && !placeholder(body)
 }
 
@@ -373,7 +502,8 @@ fn repeated_chars(v: &str) -> bool {
 /// 123456789012 or 987654321098: typed by a person testing a form, not an identifier.
 fn sequential(d: &[u8]) -> bool {
     d.len() >= 6
-        && (d.windows(2).all(|w| (w[1] + 10 - w[0]) % 10 == 1) || d.windows(2).all(|w| (w[0] + 10 - w[1]) % 10 == 1))
+        && (d.windows(2).all(|w| (w[1] + 10 - w[0]) % 10 == 1)
+            || d.windows(2).all(|w| (w[0] + 10 - w[1]) % 10 == 1))
 }
 
 /// Order numbers and timestamps often start with a date: 20261016xxxx.
@@ -389,8 +519,24 @@ fn date_prefix(d: &[u8]) -> bool {
 fn placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
     const WORDS: &[&str] = &[
-        "example", "sample", "dummy", "xxxxx", "*****", "changeme", "change_me", "placeholder", "your_",
-        "your-", "<", "${", "{{", "%s", "redacted", "password123", "passw0rd", "hunter2",
+        "example",
+        "sample",
+        "dummy",
+        "xxxxx",
+        "*****",
+        "changeme",
+        "change_me",
+        "placeholder",
+        "your_",
+        "your-",
+        "<",
+        "${",
+        "{{",
+        "%s",
+        "redacted",
+        "password123",
+        "passw0rd",
+        "hunter2",
     ];
     WORDS.iter().any(|w| l.contains(w)) || (l.len() >= 4 && l.bytes().all(|b| b == l.as_bytes()[0]))
 }
@@ -399,14 +545,22 @@ fn uk_nhs(d: &[u8]) -> bool {
     if d.len() != 10 {
         return false;
     }
-    let s: u32 = d[..9].iter().enumerate().map(|(i, &x)| (x - b'0') as u32 * (10 - i as u32)).sum();
+    let s: u32 = d[..9]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (x - b'0') as u32 * (10 - i as u32))
+        .sum();
     let check = (11 - s % 11) % 11;
     check != 10 && check == (d[9] - b'0') as u32
 }
 
 /// National Insurance number prefixes that HMRC never issues.
 fn uk_nino(v: &str) -> bool {
-    let s: Vec<u8> = v.bytes().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect();
+    let s: Vec<u8> = v
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
     if s.len() < 8 {
         return false;
     }
@@ -414,7 +568,9 @@ fn uk_nino(v: &str) -> bool {
     let bad1 = b"DFIQUV";
     let bad2 = b"DFIQUVO";
     let pre = std::str::from_utf8(&s[..2]).unwrap_or("");
-    !bad1.contains(&a) && !bad2.contains(&b) && !matches!(pre, "BG" | "GB" | "NK" | "KN" | "TN" | "NT" | "ZZ")
+    !bad1.contains(&a)
+        && !bad2.contains(&b)
+        && !matches!(pre, "BG" | "GB" | "NK" | "KN" | "TN" | "NT" | "ZZ")
 }
 
 fn au_tfn(d: &[u8]) -> bool {
@@ -422,20 +578,36 @@ fn au_tfn(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 9] = [1, 4, 3, 7, 5, 8, 6, 9, 10];
-    d.iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum::<u32>() % 11 == 0
+    d.iter()
+        .zip(W)
+        .map(|(&x, w)| (x - b'0') as u32 * w)
+        .sum::<u32>()
+        % 11
+        == 0
 }
 
 pub fn verhoeff(d: &[u8]) -> bool {
     const M: [[u8; 10]; 10] = [
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
         [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
     ];
     const P: [[u8; 10]; 8] = [
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
     ];
     let mut c = 0u8;
     for (i, &x) in d.iter().rev().enumerate() {
@@ -457,7 +629,11 @@ fn br_cpf(d: &[u8]) -> bool {
 }
 
 fn es_dni(v: &str) -> bool {
-    let s: Vec<u8> = v.bytes().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect();
+    let s: Vec<u8> = v
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
     if s.len() != 9 {
         return false;
     }
@@ -482,7 +658,11 @@ fn cn_resident_id(v: &str) -> bool {
         return false;
     }
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = s[..17].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum();
+    let sum: u32 = s[..17]
+        .iter()
+        .zip(W)
+        .map(|(&x, w)| (x - b'0') as u32 * w)
+        .sum();
     let check = b"10X98765432"[(sum % 11) as usize];
     let (m, dd) = (num(&s[10..12]), num(&s[12..14]));
     (1..=12).contains(&m) && (1..=31).contains(&dd) && s[17].to_ascii_uppercase() == check
@@ -494,7 +674,11 @@ fn sg_nric(v: &str) -> bool {
         return false;
     }
     const W: [u32; 7] = [2, 7, 6, 5, 4, 3, 2];
-    let mut sum: u32 = s[1..8].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum();
+    let mut sum: u32 = s[1..8]
+        .iter()
+        .zip(W)
+        .map(|(&x, w)| (x - b'0') as u32 * w)
+        .sum();
     if matches!(s[0], b'T' | b'G') {
         sum += 4;
     }
@@ -513,7 +697,11 @@ fn kr_rrn(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
-    let s: u32 = d[..12].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum();
+    let s: u32 = d[..12]
+        .iter()
+        .zip(W)
+        .map(|(&x, w)| (x - b'0') as u32 * w)
+        .sum();
     let (m, dd) = (num(&d[2..4]), num(&d[4..6]));
     (1..=12).contains(&m) && (1..=31).contains(&dd) && (11 - s % 11) % 10 == (d[12] - b'0') as u32
 }
@@ -521,7 +709,11 @@ fn kr_rrn(d: &[u8]) -> bool {
 /// NIR (numéro de sécurité sociale): key = 97 − (first 13 characters mod 97), Corsica 2A/2B
 /// counted as 19/18.
 fn fr_insee(v: &str) -> bool {
-    let s: Vec<u8> = v.bytes().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect();
+    let s: Vec<u8> = v
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
     if s.len() != 15 || !matches!(s[0], b'1' | b'2') {
         return false;
     }

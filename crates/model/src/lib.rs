@@ -56,7 +56,9 @@ impl std::str::FromStr for Confidence {
             "low" | "65" => Ok(Confidence::Low),
             "medium" | "75" => Ok(Confidence::Medium),
             "high" | "85" => Ok(Confidence::High),
-            _ => Err(format!("unknown confidence {s:?} (expected low, medium or high)")),
+            _ => Err(format!(
+                "unknown confidence {s:?} (expected low, medium or high)"
+            )),
         }
     }
 }
@@ -112,6 +114,20 @@ pub fn mask(value: &str) -> String {
                 '*'
             }
         })
+        .collect()
+}
+
+/// The form of a value used to compare matches with ground truth: full-width characters folded
+/// to ASCII, only letters and digits kept, upper case (`６２１４－９８３２` → `62149832`).
+pub fn canonical_value(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
         .collect()
 }
 
@@ -216,7 +232,10 @@ impl Serialize for ItemView<'_> {
         let findings: Vec<FindingView> = it
             .findings
             .iter()
-            .map(|f| FindingView { f, reveal: self.reveal })
+            .map(|f| FindingView {
+                f,
+                reveal: self.reveal,
+            })
             .collect();
         st.serialize_field("findings", &findings)?;
         st.end()
@@ -239,7 +258,10 @@ impl Serialize for FindingView<'_> {
             .f
             .matches
             .iter()
-            .map(|m| MatchView { m, reveal: self.reveal })
+            .map(|m| MatchView {
+                m,
+                reveal: self.reveal,
+            })
             .collect();
         st.serialize_field("matches", &matches)?;
         st.end()

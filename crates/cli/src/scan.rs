@@ -1,0 +1,138 @@
+//! `mamori scan`.
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use mamori_detect::{Confidence, Engine};
+use mamori_extract::TextOptions;
+use mamori_report::{Format, Printer, Summary};
+use mamori_scan::{ScanOptions, Scanner};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan; `-` reads standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format: table (for people), jsonl (one object per item, then a summary), json, csv.
+    #[arg(long, short = 'f', default_value = "table")]
+    format: Format,
+    /// Print matched values in clear (masked by default).
+    #[arg(long)]
+    reveal: bool,
+    /// Report only matches at or above this confidence: low, medium or high.
+    #[arg(long, default_value = "low")]
+    min_confidence: Confidence,
+    /// Worker threads (0: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Scan only files matching this glob (repeatable), e.g. `-g '*.csv'`.
+    #[arg(long = "include", short = 'g')]
+    include: Vec<String>,
+    /// Skip files and directories matching this glob (repeatable), e.g. `--exclude .git`.
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Load more sensitive type definitions from a directory or file (repeatable); a type with
+    /// a built-in id replaces it.
+    #[arg(long = "types")]
+    types: Vec<PathBuf>,
+    /// Look only for these type ids (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip files larger than this many bytes (default: no limit; large files are read in windows).
+    #[arg(long)]
+    max_filesize: Option<u64>,
+    /// Most matches listed per type and item (counts stay complete).
+    #[arg(long, default_value_t = 1000)]
+    max_matches: usize,
+    /// Never show the progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
+    let catalog = crate::load_catalog(&a.types, &a.only)?;
+    let engine = Arc::new(Engine::new(&catalog)?);
+    let opts = ScanOptions {
+        threads: a.threads,
+        include: a.include,
+        exclude: a.exclude,
+        min_confidence: a.min_confidence,
+        max_matches: a.max_matches,
+        text: TextOptions {
+            max_size: a.max_filesize,
+            ..TextOptions::default()
+        },
+    };
+    let scanner = Scanner::new(engine, opts)?;
+    let started = Instant::now();
+    let progress = (!a.no_progress && std::io::stderr().is_terminal()).then(|| {
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
+        );
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    });
+    let stdout = std::io::stdout();
+    let state = Mutex::new((
+        Printer::new(
+            std::io::BufWriter::with_capacity(1 << 16, stdout),
+            a.format,
+            a.reveal,
+        ),
+        Summary::default(),
+        None::<std::io::Error>,
+    ));
+    let on_item = |item: mamori_model::ItemReport| {
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        let (printer, summary, failed) = &mut *st;
+        summary.add(&item);
+        if failed.is_none() {
+            if let Err(e) = printer.item(&item) {
+                *failed = Some(e);
+            }
+        }
+        if let Some(pb) = &progress {
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            pb.set_message(format!(
+                "{} files, {:.1} MB, {:.0} files/s, {:.1} MB/s, {} with findings",
+                summary.items,
+                summary.bytes as f64 / 1e6,
+                summary.items as f64 / secs,
+                summary.bytes as f64 / 1e6 / secs,
+                summary.items_with_findings
+            ));
+        }
+    };
+    let (stdin, paths): (Vec<_>, Vec<_>) = a.paths.into_iter().partition(|p| p.as_os_str() == "-");
+    if !stdin.is_empty() {
+        on_item(scanner.scan_reader("-", std::io::stdin().lock()));
+    }
+    scanner.scan_paths(&paths, on_item)?;
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    let (printer, mut summary, failed) = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    if let Some(e) = failed {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(0);
+        }
+        return Err(e).context("writing output");
+    }
+    match printer.finish(&summary) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        r => {
+            r.context("writing output")?;
+        }
+    }
+    if a.format != Format::Table && std::io::stderr().is_terminal() {
+        let _ = summary.write_text(&mut std::io::stderr().lock());
+    }
+    let _ = std::io::stderr().flush();
+    Ok(summary.exit_code() as u8)
+}
