@@ -25,24 +25,17 @@ pub struct EvalArgs {
 
 pub fn run(a: EvalArgs) -> anyhow::Result<u8> {
     let truth_path = a.corpus.join("ground-truth.jsonl");
-    let text = std::fs::read_to_string(&truth_path)
-        .with_context(|| format!("reading {}", truth_path.display()))?;
+    let text = std::fs::read_to_string(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
     let truth: Vec<TruthRow> = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).with_context(|| format!("{}:{}", truth_path.display(), i + 1))
-        })
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", truth_path.display(), i + 1)))
         .collect::<anyhow::Result<_>>()?;
     let engine = Arc::new(Engine::new(&crate::load_catalog(&[], &[])?)?);
-    let scanner = Scanner::new(
-        engine,
-        ScanOptions {
-            max_matches: usize::MAX,
-            ..ScanOptions::default()
-        },
-    )?;
+    // the ground truth and the generator describe the corpus; they are not part of it
+    let exclude = vec!["ground-truth.jsonl".to_string(), "generate.py".to_string()];
+    let scanner = Scanner::new(engine, ScanOptions { max_matches: usize::MAX, exclude, ..ScanOptions::default() })?;
     let items = Mutex::new(Vec::new());
     scanner.scan_paths(std::slice::from_ref(&a.corpus), |item| {
         let rel = std::path::Path::new(&item.path)
@@ -52,16 +45,12 @@ pub fn run(a: EvalArgs) -> anyhow::Result<u8> {
         items.lock().unwrap().push((rel, item));
     })?;
     let items = items.into_inner().unwrap();
-    let refs: Vec<(String, &mamori_model::ItemReport)> =
-        items.iter().map(|(r, i)| (r.clone(), i)).collect();
+    let refs: Vec<(String, &mamori_model::ItemReport)> = items.iter().map(|(r, i)| (r.clone(), i)).collect();
     let ev = evaluate(&refs, &truth, a.min_confidence);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&ev)?);
     } else {
-        println!(
-            "{:<36} {:>5} {:>5} {:>5} {:>9} {:>7} {:>6}",
-            "type", "TP", "FP", "FN", "precision", "recall", "F1"
-        );
+        println!("{:<36} {:>5} {:>5} {:>5} {:>9} {:>7} {:>6}", "type", "TP", "FP", "FN", "precision", "recall", "F1");
         for (t, s) in &ev.per_type {
             println!(
                 "{t:<36} {:>5} {:>5} {:>5} {:>9.3} {:>7.3} {:>6.3}",

@@ -50,10 +50,7 @@ fn main() -> ExitCode {
 }
 
 /// The catalog: built-in types, plus or overridden by `--types DIR`, optionally narrowed.
-fn load_catalog(
-    extra: &[std::path::PathBuf],
-    only: &[String],
-) -> anyhow::Result<mamori_detect::Catalog> {
+fn load_catalog(extra: &[std::path::PathBuf], only: &[String]) -> anyhow::Result<mamori_detect::Catalog> {
     let mut catalog = mamori_detect::Catalog::builtin();
     for dir in extra {
         catalog.add(mamori_detect::Catalog::load_path(dir)?);

@@ -62,28 +62,19 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         exclude: a.exclude,
         min_confidence: a.min_confidence,
         max_matches: a.max_matches,
-        text: TextOptions {
-            max_size: a.max_filesize,
-            ..TextOptions::default()
-        },
+        text: TextOptions { max_size: a.max_filesize, ..TextOptions::default() },
     };
     let scanner = Scanner::new(engine, opts)?;
     let started = Instant::now();
     let progress = (!a.no_progress && std::io::stderr().is_terminal()).then(|| {
         let pb = ProgressBar::new_spinner();
-        pb.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
-        );
+        pb.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"));
         pb.enable_steady_tick(Duration::from_millis(120));
         pb
     });
     let stdout = std::io::stdout();
     let state = Mutex::new((
-        Printer::new(
-            std::io::BufWriter::with_capacity(1 << 16, stdout),
-            a.format,
-            a.reveal,
-        ),
+        Printer::new(std::io::BufWriter::with_capacity(1 << 16, stdout), a.format, a.reveal),
         Summary::default(),
         None::<std::io::Error>,
     ));

@@ -50,21 +50,10 @@ pub fn run(c: TypesCommand) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 for t in &catalog.types {
-                    let ja = t
-                        .name_ja
-                        .as_deref()
-                        .map(|j| format!(" ({j})"))
-                        .unwrap_or_default();
+                    let ja = t.name_ja.as_deref().map(|j| format!(" ({j})")).unwrap_or_default();
                     let mut levels: Vec<&str> = t.rules.iter().map(|r| r.level.as_str()).collect();
                     levels.dedup();
-                    println!(
-                        "{:<36} {:<12} {:<18} {}{}",
-                        t.id,
-                        t.category,
-                        levels.join("/"),
-                        t.name,
-                        ja
-                    );
+                    println!("{:<36} {:<12} {:<18} {}{}", t.id, t.category, levels.join("/"), t.name, ja);
                 }
                 eprintln!("{} types", catalog.types.len());
             }
@@ -103,22 +92,11 @@ pub fn run(c: TypesCommand) -> anyhow::Result<u8> {
 fn pattern_regex(shape: &Shape) -> String {
     match shape {
         Shape::Regex { regex, .. } => regex.clone(),
-        Shape::Digits {
-            lengths,
-            groups,
-            any_grouping,
-            separators,
-            ..
-        } => {
+        Shape::Digits { lengths, groups, any_grouping, separators, .. } => {
             let sep: String = separators.iter().map(|&b| format!("\\x{b:02x}")).collect();
             let mut alts: Vec<String> = lengths.iter().map(|l| format!("\\d{{{l}}}")).collect();
             for g in groups {
-                alts.push(
-                    g.iter()
-                        .map(|n| format!("\\d{{{n}}}"))
-                        .collect::<Vec<_>>()
-                        .join(&format!("[{sep}]")),
-                );
+                alts.push(g.iter().map(|n| format!("\\d{{{n}}}")).collect::<Vec<_>>().join(&format!("[{sep}]")));
             }
             if *any_grouping {
                 alts.push(format!("\\d(?:[{sep}]?\\d)+"));

@@ -77,6 +77,10 @@ struct RawKeywords {
     style: Option<Spanned<String>>,
     #[serde(default)]
     case_sensitive: bool,
+    #[serde(default)]
+    proximity: Option<usize>,
+    #[serde(default)]
+    before_only: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +165,10 @@ pub struct KeywordGroup {
     pub terms: Vec<String>,
     pub word: Option<bool>,
     pub case_sensitive: bool,
+    /// A narrower window than the type's, for this group only.
+    pub proximity: Option<usize>,
+    /// Count only occurrences before the value (a label: `注文番号 2026...`, `version 1.2.3.4`).
+    pub before_only: bool,
 }
 
 /// A confidence rule: the first whose conditions hold gives the candidate its level.
@@ -187,11 +195,7 @@ pub struct Example {
 
 /// The 1-based line of a byte offset in `src`.
 pub fn line_of(src: &str, offset: usize) -> usize {
-    src.as_bytes()[..offset.min(src.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    src.as_bytes()[..offset.min(src.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// Parses and checks one definition file. `source` names it in errors.
@@ -212,16 +216,8 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
         let raw = spanned.into_inner();
         let id = raw.id.get_ref().clone();
         let at = |f: &str| format!("type {id}: {f}");
-        if id.is_empty()
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(err(
-                raw.id.span().start,
-                at("id"),
-                "an id is lowercase letters, digits and '-'".into(),
-            ));
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(err(raw.id.span().start, at("id"), "an id is lowercase letters, digits and '-'".into()));
         }
         let group_names: Vec<String> = raw.keywords.keys().cloned().collect();
         let mut keywords = Vec::new();
@@ -240,25 +236,19 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                 }
             };
             if g.terms.iter().any(|t| t.trim().is_empty()) {
-                return Err(err(
-                    start,
-                    at(&format!("keywords.{gid}.terms")),
-                    "empty keyword term".into(),
-                ));
+                return Err(err(start, at(&format!("keywords.{gid}.terms")), "empty keyword term".into()));
             }
             keywords.push(KeywordGroup {
                 id: gid.clone(),
                 terms: g.terms.clone(),
                 word,
                 case_sensitive: g.case_sensitive,
+                proximity: g.proximity,
+                before_only: g.before_only,
             });
         }
         if raw.patterns.is_empty() {
-            return Err(err(
-                start,
-                at("pattern"),
-                "a type needs at least one [[type.pattern]]".into(),
-            ));
+            return Err(err(start, at("pattern"), "a type needs at least one [[type.pattern]]".into()));
         }
         let mut patterns = Vec::new();
         for (pi, sp) in raw.patterns.iter().enumerate() {
@@ -266,18 +256,9 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
             let field = |f: &str| at(&format!("pattern[{pi}].{f}"));
             let shape = match (&p.regex, &p.digits) {
                 (Some(re), None) => {
-                    let syntax = regex_automata::util::syntax::Config::new()
-                        .unicode(false)
-                        .utf8(false);
-                    if let Err(e) = regex_automata::meta::Regex::builder()
-                        .syntax(syntax)
-                        .build(re.get_ref())
-                    {
-                        return Err(err(
-                            re.span().start,
-                            field("regex"),
-                            format!("invalid regex: {e}"),
-                        ));
+                    let syntax = regex_automata::util::syntax::Config::new().unicode(false).utf8(false);
+                    if let Err(e) = regex_automata::meta::Regex::builder().syntax(syntax).build(re.get_ref()) {
+                        return Err(err(re.span().start, field("regex"), format!("invalid regex: {e}")));
                     }
                     if !re.get_ref().is_ascii() {
                         return Err(err(
@@ -286,19 +267,12 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                             "patterns are ASCII: they run on text whose full-width characters are folded".into(),
                         ));
                     }
-                    Shape::Regex {
-                        regex: re.get_ref().clone(),
-                        group: p.group,
-                    }
+                    Shape::Regex { regex: re.get_ref().clone(), group: p.group }
                 }
                 (None, Some(d)) => {
                     let lengths = d.get_ref().clone();
                     if lengths.is_empty() || lengths.iter().any(|&l| l == 0 || l > 32) {
-                        return Err(err(
-                            d.span().start,
-                            field("digits"),
-                            "digit counts are 1..=32".into(),
-                        ));
+                        return Err(err(d.span().start, field("digits"), "digit counts are 1..=32".into()));
                     }
                     let mut groups = Vec::new();
                     let mut any_grouping = false;
@@ -307,8 +281,7 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                             any_grouping = true;
                             continue;
                         }
-                        let parts: Result<Vec<usize>, _> =
-                            g.get_ref().split('-').map(|x| x.parse::<usize>()).collect();
+                        let parts: Result<Vec<usize>, _> = g.get_ref().split('-').map(|x| x.parse::<usize>()).collect();
                         match parts {
                             Ok(parts) if lengths.contains(&parts.iter().sum()) && parts.len() > 1 => {
                                 groups.push(parts)
@@ -367,28 +340,18 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
         for (ri, sr) in raw.rules.iter().enumerate() {
             let r = sr.get_ref();
             let field = |f: &str| at(&format!("confidence[{ri}].{f}"));
-            let level: Confidence = r
-                .level
-                .get_ref()
-                .parse()
-                .map_err(|m| err(r.level.span().start, field("level"), m))?;
+            let level: Confidence =
+                r.level.get_ref().parse().map_err(|m| err(r.level.span().start, field("level"), m))?;
             let lookup = |list: &Vec<Spanned<String>>, name: &str| -> Result<Vec<usize>, Error> {
                 list.iter()
                     .map(|g| {
-                        group_names
-                            .iter()
-                            .position(|n| n == g.get_ref())
-                            .ok_or_else(|| {
-                                err(
-                                    g.span().start,
-                                    field(name),
-                                    format!(
-                                        "no keyword group {:?} (have: {})",
-                                        g.get_ref(),
-                                        group_names.join(", ")
-                                    ),
-                                )
-                            })
+                        group_names.iter().position(|n| n == g.get_ref()).ok_or_else(|| {
+                            err(
+                                g.span().start,
+                                field(name),
+                                format!("no keyword group {:?} (have: {})", g.get_ref(), group_names.join(", ")),
+                            )
+                        })
                     })
                     .collect()
             };
@@ -396,16 +359,9 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                 .patterns
                 .iter()
                 .map(|n| {
-                    pattern_names
-                        .iter()
-                        .position(|p| p == n.get_ref())
-                        .ok_or_else(|| {
-                            err(
-                                n.span().start,
-                                field("patterns"),
-                                format!("no pattern named {:?}", n.get_ref()),
-                            )
-                        })
+                    pattern_names.iter().position(|p| p == n.get_ref()).ok_or_else(|| {
+                        err(n.span().start, field("patterns"), format!("no pattern named {:?}", n.get_ref()))
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             rules.push(Rule {
@@ -418,26 +374,20 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
             });
         }
         if rules.is_empty() {
-            return Err(err(
-                start,
-                at("confidence"),
-                "a type needs at least one [[type.confidence]] rule".into(),
-            ));
+            return Err(err(start, at("confidence"), "a type needs at least one [[type.confidence]] rule".into()));
         }
         let mut examples = Vec::new();
         for (ei, e) in raw.examples.iter().enumerate() {
             let ex = e.get_ref();
             let confidence = match &ex.confidence {
                 None => None,
-                Some(c) => Some(c.get_ref().parse().map_err(|m| {
-                    err(c.span().start, at(&format!("example[{ei}].confidence")), m)
-                })?),
+                Some(c) => Some(
+                    c.get_ref()
+                        .parse()
+                        .map_err(|m| err(c.span().start, at(&format!("example[{ei}].confidence")), m))?,
+                ),
             };
-            examples.push(Example {
-                text: ex.text.clone(),
-                value: ex.value.clone(),
-                confidence,
-            });
+            examples.push(Example { text: ex.text.clone(), value: ex.value.clone(), confidence });
         }
         out.push(TypeDef {
             id,
@@ -494,15 +444,9 @@ impl Catalog {
     pub fn load_path(path: &Path) -> Result<Vec<TypeDef>, Error> {
         let mut files = Vec::new();
         if path.is_dir() {
-            let rd = std::fs::read_dir(path).map_err(|e| Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
+            let rd = std::fs::read_dir(path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
             for e in rd {
-                let e = e.map_err(|e| Error::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                })?;
+                let e = e.map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
                 if e.path().extension().is_some_and(|x| x == "toml") {
                     files.push(e.path());
                 }
@@ -514,10 +458,8 @@ impl Catalog {
         let mut out = Vec::new();
         let mut seen = std::collections::HashMap::new();
         for f in files {
-            let src = std::fs::read_to_string(&f).map_err(|e| Error::Io {
-                path: f.display().to_string(),
-                source: e,
-            })?;
+            let src =
+                std::fs::read_to_string(&f).map_err(|e| Error::Io { path: f.display().to_string(), source: e })?;
             let name = f.display().to_string();
             for t in parse_file(&name, &src)? {
                 if let Some(prev) = seen.insert(t.id.clone(), name.clone()) {

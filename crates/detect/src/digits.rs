@@ -34,10 +34,7 @@ pub fn next_digit(b: &[u8], mut from: usize) -> Option<usize> {
         }
         from += 8;
     }
-    b[from..]
-        .iter()
-        .position(u8::is_ascii_digit)
-        .map(|i| from + i)
+    b[from..].iter().position(u8::is_ascii_digit).map(|i| from + i)
 }
 
 /// Calls `f` with the groups of each maximal digit run whose ends are not glued to letters
@@ -54,16 +51,8 @@ pub fn for_each_run(text: &[u8], seps: &[bool; 256], mut f: impl FnMut(&[Group])
                 i += 1;
             }
             let sep =
-                if i + 1 < text.len() && seps[text[i] as usize] && text[i + 1].is_ascii_digit() {
-                    text[i]
-                } else {
-                    0
-                };
-            groups.push(Group {
-                start: gs,
-                end: i,
-                sep,
-            });
+                if i + 1 < text.len() && seps[text[i] as usize] && text[i + 1].is_ascii_digit() { text[i] } else { 0 };
+            groups.push(Group { start: gs, end: i, sep });
             if sep == 0 {
                 break;
             }
@@ -87,18 +76,13 @@ mod tests {
         seps[b' ' as usize] = true;
         seps[b'-' as usize] = true;
         let mut out = Vec::new();
-        for_each_run(s.as_bytes(), &seps, |g| {
-            out.push(g.iter().map(|g| &s[g.start..g.end]).collect())
-        });
+        for_each_run(s.as_bytes(), &seps, |g| out.push(g.iter().map(|g| &s[g.start..g.end]).collect()));
         out
     }
 
     #[test]
     fn finds_runs_with_separators_and_skips_glued_ones() {
-        assert_eq!(
-            runs("番号は4111111111111111です"),
-            vec![vec!["4111111111111111"]]
-        );
+        assert_eq!(runs("番号は4111111111111111です"), vec![vec!["4111111111111111"]]);
         assert_eq!(runs("tel 03-1234-5678."), vec![vec!["03", "1234", "5678"]]);
         assert_eq!(runs("id x1234 and 99"), vec![vec!["99"]]);
         assert_eq!(runs("a 12  34"), vec![vec!["12"], vec!["34"]]);

@@ -29,6 +29,10 @@ pub struct Detection {
     pub start: usize,
     pub end: usize,
     pub confidence: Confidence,
+    /// Bytes from the value to the nearest keyword of the type (`usize::MAX` when none):
+    /// when two types claim the same value at the same level, the nearer keyword wins
+    /// (12 digits right after 免許証番号 are a driver's license, not a pension number).
+    pub keyword_distance: usize,
 }
 
 struct DigitPattern {
@@ -98,20 +102,11 @@ impl Engine {
         let mut regex_patterns = Vec::new();
         for (ti, t) in types.iter().enumerate() {
             if t.keywords.len() > 64 {
-                return Err(Error::Compile(format!(
-                    "type {}: at most 64 keyword groups",
-                    t.id
-                )));
+                return Err(Error::Compile(format!("type {}: at most 64 keyword groups", t.id)));
             }
             for (pi, p) in t.patterns.iter().enumerate() {
                 match &p.shape {
-                    Shape::Digits {
-                        lengths,
-                        groups,
-                        any_grouping,
-                        unseparated,
-                        separators: seps,
-                    } => {
+                    Shape::Digits { lengths, groups, any_grouping, unseparated, separators: seps } => {
                         for &s in seps {
                             separators[s as usize] = true;
                         }
@@ -146,21 +141,14 @@ impl Engine {
         let build = |kind: MatchKind2| {
             Regex::builder()
                 .syntax(syntax_config())
-                .configure(
-                    meta::Config::new()
-                        .match_kind(kind)
-                        .hybrid_cache_capacity(16 << 20),
-                )
+                .configure(meta::Config::new().match_kind(kind).hybrid_cache_capacity(16 << 20))
                 .build_many(&regex_sources)
                 .map_err(|e| Error::Compile(e.to_string()))
         };
         let (regex, regex_all) = if regex_sources.is_empty() {
             (None, None)
         } else {
-            (
-                Some(build(MatchKind2::LeftmostFirst)?),
-                Some(build(MatchKind2::All)?),
-            )
+            (Some(build(MatchKind2::LeftmostFirst)?), Some(build(MatchKind2::All)?))
         };
         // one automaton for every keyword of every type; a term shared by groups is searched once
         let mut term_index: HashMap<String, usize> = HashMap::new();
@@ -236,13 +224,14 @@ impl Engine {
         let mut out: Vec<Detection> = cands
             .iter()
             .filter_map(|c| {
-                let confidence = self.score(t, &hits, c)?;
+                let (confidence, keyword_distance) = self.score(t, &hits, c)?;
                 Some(Detection {
                     type_index: c.type_index,
                     pattern: c.pattern,
                     start: c.start,
                     end: c.end,
                     confidence,
+                    keyword_distance,
                 })
             })
             .collect();
@@ -262,8 +251,10 @@ impl Engine {
         let mut digits = [0u8; MAX_DIGITS];
         for_each_run(b, &self.separators, |groups: &[Group]| {
             for i in 0..groups.len() {
-                // a slice may start inside a run only after a space: "in 2024 1234 5678 9018"
-                if i > 0 && groups[i - 1].sep != b' ' {
+                // a slice may start inside a run only after a space, and only where the group
+                // before it has another length: "in 2024 1234 5678 9018" is one long number,
+                // "6214 9832 0257 35" is a My Number and a 2-digit column
+                if i > 0 && (groups[i - 1].sep != b' ' || glen(&groups[i - 1]) == glen(&groups[i])) {
                     continue;
                 }
                 let mut count = 0;
@@ -279,8 +270,8 @@ impl Engine {
                     if n_groups > 1 && groups[j - 1].sep != groups[i].sep {
                         break; // mixed separators: "1234-5678 9012"
                     }
-                    if j + 1 < groups.len() && g.sep != b' ' {
-                        continue; // a slice may end inside a run only before a space
+                    if j + 1 < groups.len() && (g.sep != b' ' || glen(&groups[j + 1]) == glen(&g)) {
+                        continue; // the same rule at the end of a slice
                     }
                     let (start, end) = (groups[i].start, g.end);
                     let sep = groups[i].sep;
@@ -295,22 +286,13 @@ impl Engine {
                                 && (p.any_grouping
                                     || p.groups.iter().any(|gr| {
                                         gr.len() == n_groups
-                                            && gr
-                                                .iter()
-                                                .zip(&groups[i..=j])
-                                                .all(|(&l, g)| g.end - g.start == l)
+                                            && gr.iter().zip(&groups[i..=j]).all(|(&l, g)| g.end - g.start == l)
                                     }))
                         };
                         if !shape_ok {
                             continue;
                         }
-                        let c = Candidate {
-                            value: &t[start..end],
-                            digits: &digits[..count],
-                            text: t,
-                            start,
-                            end,
-                        };
+                        let c = Candidate { value: &t[start..end], digits: &digits[..count], text: t, start, end };
                         if p.validators.iter().all(|v| v.check(&c)) {
                             out.push(Candidate2 {
                                 type_index: p.type_index,
@@ -340,20 +322,14 @@ impl Engine {
             // this one (a URL with a password around an e-mail-like part) are still found
             input.set_start(s + 1);
             set.clear();
-            all.which_overlapping_matches(
-                &Input::new(b).range(s..).anchored(Anchored::Yes),
-                &mut set,
-            );
+            all.which_overlapping_matches(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut set);
             for pid in set.iter() {
                 let p = &self.regex_patterns[pid.as_usize()];
                 let (s, e) = if pid == m.pattern() && p.group == 0 {
                     (s, m.end())
                 } else {
                     let mut caps = p.single.create_captures();
-                    p.single.search_captures(
-                        &Input::new(b).range(s..).anchored(Anchored::Yes),
-                        &mut caps,
-                    );
+                    p.single.search_captures(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut caps);
                     match caps.get_group(p.group) {
                         Some(sp) => (sp.start, sp.end),
                         None => continue,
@@ -365,13 +341,7 @@ impl Engine {
                 let value = &t[s..e];
                 digits.clear();
                 digits.extend(value.bytes().filter(u8::is_ascii_digit));
-                let c = Candidate {
-                    value,
-                    digits: &digits,
-                    text: t,
-                    start: s,
-                    end: e,
-                };
+                let c = Candidate { value, digits: &digits, text: t, start: s, end: e };
                 if p.validators.iter().all(|v| v.check(&c)) {
                     out.push(Candidate2 {
                         type_index: p.type_index,
@@ -412,9 +382,10 @@ impl Engine {
         hits
     }
 
-    fn score(&self, t: &str, hits: &[(usize, u32, u8)], c: &Candidate2) -> Option<Confidence> {
+    fn score(&self, t: &str, hits: &[(usize, u32, u8)], c: &Candidate2) -> Option<(Confidence, usize)> {
         let ty = &self.types[c.type_index];
         let mut present = 0u64;
+        let mut nearest = usize::MAX;
         if !ty.keywords.is_empty() {
             let lo = back_chars(t, c.start, ty.proximity);
             let hi = forward_chars(t, c.end, ty.proximity);
@@ -423,9 +394,22 @@ impl Engine {
                 if h.0 >= hi {
                     break;
                 }
-                if h.1 as usize == c.type_index {
-                    present |= 1 << h.2;
+                if h.1 as usize != c.type_index {
+                    continue;
                 }
+                // a group with its own, narrower window (e.g. "order no." right before the value)
+                let group = &ty.keywords[h.2 as usize];
+                if group.before_only && h.0 >= c.start {
+                    continue;
+                }
+                if let Some(p) = group.proximity {
+                    if h.0 < back_chars(t, c.start, p) || h.0 >= forward_chars(t, c.end, p) {
+                        continue;
+                    }
+                }
+                present |= 1 << h.2;
+                let d = if h.0 < c.start { c.start - h.0 } else { h.0 - c.start };
+                nearest = nearest.min(d);
             }
         }
         let has = |g: &usize| present & (1 << g) != 0;
@@ -438,8 +422,12 @@ impl Engine {
                     && (r.any.is_empty() || r.any.iter().any(has))
                     && !r.none.iter().any(has)
             })
-            .map(|r| r.level)
+            .map(|r| (r.level, if r.all.is_empty() && r.any.is_empty() { usize::MAX } else { nearest }))
     }
+}
+
+fn glen(g: &Group) -> usize {
+    g.end - g.start
 }
 
 /// The byte offset `n` characters before `pos`.
@@ -476,16 +464,11 @@ fn forward_chars(t: &str, pos: usize, n: usize) -> usize {
 /// fragment of it, and on the very same span only the most confident types stay.
 fn resolve(ds: &mut Vec<Detection>) {
     ds.sort_by(|a, b| {
-        (
-            a.start,
-            std::cmp::Reverse(a.end),
-            std::cmp::Reverse(a.confidence),
-        )
-            .cmp(&(
-                b.start,
-                std::cmp::Reverse(b.end),
-                std::cmp::Reverse(b.confidence),
-            ))
+        (a.start, std::cmp::Reverse(a.end), std::cmp::Reverse(a.confidence)).cmp(&(
+            b.start,
+            std::cmp::Reverse(b.end),
+            std::cmp::Reverse(b.confidence),
+        ))
     });
     let n = ds.len();
     let mut keep = vec![true; n];
@@ -508,7 +491,9 @@ fn resolve(ds: &mut Vec<Detection>) {
                     break;
                 }
             } else if same_span {
-                match a.confidence.cmp(&b.confidence) {
+                // more confident first, then the nearer keyword
+                let rank = |d: &Detection| (d.confidence, std::cmp::Reverse(d.keyword_distance));
+                match rank(a).cmp(&rank(b)) {
                     std::cmp::Ordering::Greater => keep[j] = false,
                     std::cmp::Ordering::Less => {
                         keep[i] = false;

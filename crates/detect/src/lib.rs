@@ -32,18 +32,10 @@ pub use mamori_model::Confidence;
 pub enum Error {
     /// A definition file is malformed; names the file, line and field.
     #[error("{file}:{line}: {field}: {message}")]
-    Definition {
-        file: String,
-        line: usize,
-        field: String,
-        message: String,
-    },
+    Definition { file: String, line: usize, field: String, message: String },
     /// A definition file or directory could not be read.
     #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     /// The compiled set failed to build (e.g. regexes too large together).
     #[error("compiling types: {0}")]
     Compile(String),
@@ -67,28 +59,19 @@ pub fn check_examples(engine: &Engine, ids: &[String]) -> Vec<String> {
             let found = engine.scan(&ex.text);
             let mine: Vec<_> = found.iter().filter(|d| d.type_index == ti).collect();
             let hit = mine.iter().find(|d| {
-                ex.value
-                    .as_deref()
-                    .is_none_or(|v| &ex.text[d.start..d.end] == v)
+                ex.value.as_deref().is_none_or(|v| &ex.text[d.start..d.end] == v)
                     && ex.confidence.is_none_or(|c| c == d.confidence)
             });
             if hit.is_none() {
-                let got: Vec<String> = mine
-                    .iter()
-                    .map(|d| format!("{:?} at {}", &ex.text[d.start..d.end], d.confidence))
-                    .collect();
+                let got: Vec<String> =
+                    mine.iter().map(|d| format!("{:?} at {}", &ex.text[d.start..d.end], d.confidence)).collect();
                 failures.push(format!(
                     "{}: type {}: example {:?} expected {}{}, got [{}]",
                     t.source,
                     t.id,
                     ex.text,
-                    ex.value
-                        .as_deref()
-                        .map(|v| format!("{v:?} "))
-                        .unwrap_or_default(),
-                    ex.confidence
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "a match".into()),
+                    ex.value.as_deref().map(|v| format!("{v:?} ")).unwrap_or_default(),
+                    ex.confidence.map(|c| c.to_string()).unwrap_or_else(|| "a match".into()),
                     got.join(", ")
                 ));
             }

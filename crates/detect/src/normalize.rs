@@ -47,10 +47,7 @@ fn fold_char(c: char, prev_digit: bool) -> Option<u8> {
 /// character can start are visited.
 pub fn fold(text: &str) -> Folded<'_> {
     if text.is_ascii() {
-        return Folded {
-            text: Cow::Borrowed(text),
-            checkpoints: Vec::new(),
-        };
+        return Folded { text: Cow::Borrowed(text), checkpoints: Vec::new() };
     }
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
@@ -62,10 +59,7 @@ pub fn fold(text: &str) -> Folded<'_> {
         .chain(memchr::memmem::find_iter(bytes, "\u{30FC}".as_bytes()))
         .collect::<Vec<_>>();
     if candidates.is_empty() {
-        return Folded {
-            text: Cow::Borrowed(text),
-            checkpoints,
-        };
+        return Folded { text: Cow::Borrowed(text), checkpoints };
     }
     candidates.sort_unstable();
     for pos in candidates {
@@ -86,16 +80,10 @@ pub fn fold(text: &str) -> Folded<'_> {
         }
     }
     match out {
-        None => Folded {
-            text: Cow::Borrowed(text),
-            checkpoints: Vec::new(),
-        },
+        None => Folded { text: Cow::Borrowed(text), checkpoints: Vec::new() },
         Some(mut o) => {
             o.push_str(&text[copied..]);
-            Folded {
-                text: Cow::Owned(o),
-                checkpoints,
-            }
+            Folded { text: Cow::Owned(o), checkpoints }
         }
     }
 }

@@ -125,12 +125,7 @@ impl Validator {
             "sg_nric" => SgNric,
             "kr_rrn" => KrRrn,
             "fr_insee" => FrInsee,
-            _ => {
-                return Err(format!(
-                    "unknown validator {name:?} (known: {})",
-                    NAMES.join(", ")
-                ))
-            }
+            _ => return Err(format!("unknown validator {name:?} (known: {})", NAMES.join(", "))),
         })
     }
 
@@ -144,11 +139,7 @@ impl Validator {
             JpMyNumber => jp_my_number(d),
             JpCorporateNumber => jp_corporate_number(d),
             UsSsn => us_ssn(d),
-            UsItin => {
-                d.len() == 9
-                    && d[0] == b'9'
-                    && matches!(num(&d[3..5]), 50..=65 | 70..=88 | 90..=92 | 94..=99)
-            }
+            UsItin => d.len() == 9 && d[0] == b'9' && matches!(num(&d[3..5]), 50..=65 | 70..=88 | 90..=92 | 94..=99),
             AbaRouting => aba_routing(d),
             Ipv4 => ipv4(c),
             Ipv6 => c.value.parse::<Ipv6Addr>().is_ok() && c.value.matches(':').count() >= 2,
@@ -163,9 +154,7 @@ impl Validator {
                     && v.iter().any(u8::is_ascii_digit)
             }
             JpPhone => jp_phone(d),
-            NotRepeated => {
-                !d.is_empty() && !d.iter().all(|&x| x == d[0]) && !repeated_chars(c.value)
-            }
+            NotRepeated => !d.is_empty() && !d.iter().all(|&x| x == d[0]) && !repeated_chars(c.value),
             NotSequential => !sequential(d),
             NotDate => !date_prefix(d),
             NotPlaceholder => !placeholder(c.value),
@@ -219,10 +208,7 @@ fn card_iin(d: &[u8]) -> bool {
                 || (((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && (14..=19).contains(&n))
             // Diners
         }
-        b'6' => {
-            (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62)
-                && (16..=19).contains(&n)
-        }
+        b'6' => (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62) && (16..=19).contains(&n),
         _ => false,
     }
 }
@@ -309,11 +295,7 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
 ];
 
 fn iban(value: &str) -> bool {
-    let s: Vec<u8> = value
-        .bytes()
-        .filter(|b| *b != b' ')
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    let s: Vec<u8> = value.bytes().filter(|b| *b != b' ').map(|b| b.to_ascii_uppercase()).collect();
     if s.len() < 15 || !s.iter().all(u8::is_ascii_alphanumeric) {
         return false;
     }
@@ -340,12 +322,7 @@ pub fn jp_my_number(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 11] = [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    let r = d[..11]
-        .iter()
-        .zip(W)
-        .map(|(&x, w)| (x - b'0') as u32 * w)
-        .sum::<u32>()
-        % 11;
+    let r = d[..11].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum::<u32>() % 11;
     let check = if r <= 1 { 0 } else { 11 - r };
     (d[11] - b'0') as u32 == check
 }
@@ -356,12 +333,8 @@ pub fn jp_corporate_number(d: &[u8]) -> bool {
     if d.len() != 13 || d[0] == b'0' {
         return false;
     }
-    let s: u32 = d[1..]
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| (x - b'0') as u32 * if i % 2 == 0 { 1 } else { 2 })
-        .sum();
+    let s: u32 =
+        d[1..].iter().rev().enumerate().map(|(i, &x)| (x - b'0') as u32 * if i % 2 == 0 { 1 } else { 2 }).sum();
     (d[0] - b'0') as u32 == 9 - s % 9
 }
 
@@ -403,13 +376,8 @@ fn email(v: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !v.contains("..")
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
-        && domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+        && domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
+        && domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 fn b64url_decode(s: &str) -> Option<Vec<u8>> {
@@ -452,10 +420,7 @@ fn pem_block(c: &Candidate) -> bool {
         return false;
     };
     let body = &rest[..end];
-    let b64 = body
-        .bytes()
-        .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
-        .count();
+    let b64 = body.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/').count();
     b64 >= 64 && !placeholder(body)
 }
 
@@ -502,8 +467,7 @@ fn repeated_chars(v: &str) -> bool {
 /// 123456789012 or 987654321098: typed by a person testing a form, not an identifier.
 fn sequential(d: &[u8]) -> bool {
     d.len() >= 6
-        && (d.windows(2).all(|w| (w[1] + 10 - w[0]) % 10 == 1)
-            || d.windows(2).all(|w| (w[0] + 10 - w[1]) % 10 == 1))
+        && (d.windows(2).all(|w| (w[1] + 10 - w[0]) % 10 == 1) || d.windows(2).all(|w| (w[0] + 10 - w[1]) % 10 == 1))
 }
 
 /// Order numbers and timestamps often start with a date: 20261016xxxx.
@@ -545,22 +509,14 @@ fn uk_nhs(d: &[u8]) -> bool {
     if d.len() != 10 {
         return false;
     }
-    let s: u32 = d[..9]
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| (x - b'0') as u32 * (10 - i as u32))
-        .sum();
+    let s: u32 = d[..9].iter().enumerate().map(|(i, &x)| (x - b'0') as u32 * (10 - i as u32)).sum();
     let check = (11 - s % 11) % 11;
     check != 10 && check == (d[9] - b'0') as u32
 }
 
 /// National Insurance number prefixes that HMRC never issues.
 fn uk_nino(v: &str) -> bool {
-    let s: Vec<u8> = v
-        .bytes()
-        .filter(|b| b.is_ascii_alphanumeric())
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    let s: Vec<u8> = v.bytes().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect();
     if s.len() < 8 {
         return false;
     }
@@ -568,9 +524,7 @@ fn uk_nino(v: &str) -> bool {
     let bad1 = b"DFIQUV";
     let bad2 = b"DFIQUVO";
     let pre = std::str::from_utf8(&s[..2]).unwrap_or("");
-    !bad1.contains(&a)
-        && !bad2.contains(&b)
-        && !matches!(pre, "BG" | "GB" | "NK" | "KN" | "TN" | "NT" | "ZZ")
+    !bad1.contains(&a) && !bad2.contains(&b) && !matches!(pre, "BG" | "GB" | "NK" | "KN" | "TN" | "NT" | "ZZ")
 }
 
 fn au_tfn(d: &[u8]) -> bool {
@@ -578,12 +532,7 @@ fn au_tfn(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 9] = [1, 4, 3, 7, 5, 8, 6, 9, 10];
-    d.iter()
-        .zip(W)
-        .map(|(&x, w)| (x - b'0') as u32 * w)
-        .sum::<u32>()
-        % 11
-        == 0
+    d.iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum::<u32>() % 11 == 0
 }
 
 pub fn verhoeff(d: &[u8]) -> bool {
@@ -629,11 +578,7 @@ fn br_cpf(d: &[u8]) -> bool {
 }
 
 fn es_dni(v: &str) -> bool {
-    let s: Vec<u8> = v
-        .bytes()
-        .filter(|b| b.is_ascii_alphanumeric())
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    let s: Vec<u8> = v.bytes().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect();
     if s.len() != 9 {
         return false;
     }
@@ -658,11 +603,7 @@ fn cn_resident_id(v: &str) -> bool {
         return false;
     }
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = s[..17]
-        .iter()
-        .zip(W)
-        .map(|(&x, w)| (x - b'0') as u32 * w)
-        .sum();
+    let sum: u32 = s[..17].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum();
     let check = b"10X98765432"[(sum % 11) as usize];
     let (m, dd) = (num(&s[10..12]), num(&s[12..14]));
     (1..=12).contains(&m) && (1..=31).contains(&dd) && s[17].to_ascii_uppercase() == check
@@ -674,11 +615,7 @@ fn sg_nric(v: &str) -> bool {
         return false;
     }
     const W: [u32; 7] = [2, 7, 6, 5, 4, 3, 2];
-    let mut sum: u32 = s[1..8]
-        .iter()
-        .zip(W)
-        .map(|(&x, w)| (x - b'0') as u32 * w)
-        .sum();
+    let mut sum: u32 = s[1..8].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum();
     if matches!(s[0], b'T' | b'G') {
         sum += 4;
     }
@@ -697,11 +634,7 @@ fn kr_rrn(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
-    let s: u32 = d[..12]
-        .iter()
-        .zip(W)
-        .map(|(&x, w)| (x - b'0') as u32 * w)
-        .sum();
+    let s: u32 = d[..12].iter().zip(W).map(|(&x, w)| (x - b'0') as u32 * w).sum();
     let (m, dd) = (num(&d[2..4]), num(&d[4..6]));
     (1..=12).contains(&m) && (1..=31).contains(&dd) && (11 - s % 11) % 10 == (d[12] - b'0') as u32
 }
@@ -709,11 +642,7 @@ fn kr_rrn(d: &[u8]) -> bool {
 /// NIR (numéro de sécurité sociale): key = 97 − (first 13 characters mod 97), Corsica 2A/2B
 /// counted as 19/18.
 fn fr_insee(v: &str) -> bool {
-    let s: Vec<u8> = v
-        .bytes()
-        .filter(|b| b.is_ascii_alphanumeric())
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    let s: Vec<u8> = v.bytes().filter(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_uppercase()).collect();
     if s.len() != 15 || !matches!(s[0], b'1' | b'2') {
         return false;
     }

@@ -38,12 +38,7 @@ fn catalog_has_contract_ids_and_fifty_types() {
 fn every_example_and_negative_example_holds() {
     let engine = Engine::new(&Catalog::builtin()).unwrap();
     let failures = check_examples(&engine, &[]);
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 fn find(text: &str) -> Vec<(String, String, Confidence)> {
@@ -51,39 +46,23 @@ fn find(text: &str) -> Vec<(String, String, Confidence)> {
     engine
         .scan(text)
         .into_iter()
-        .map(|d| {
-            (
-                engine.types()[d.type_index].id.clone(),
-                text[d.start..d.end].to_string(),
-                d.confidence,
-            )
-        })
+        .map(|d| (engine.types()[d.type_index].id.clone(), text[d.start..d.end].to_string(), d.confidence))
         .collect()
 }
 
 #[test]
 fn japanese_text_needs_no_word_boundary() {
     let got = find("番号は4111111111111111です");
-    assert!(
-        got.iter()
-            .any(|(t, v, _)| t == "credit-card-number" && v == "4111111111111111"),
-        "{got:?}"
-    );
+    assert!(got.iter().any(|(t, v, _)| t == "credit-card-number" && v == "4111111111111111"), "{got:?}");
 }
 
 #[test]
 fn overlapping_number_shapes_are_all_found() {
     // a card and a My Number on one line, and keywords for both
     let got = find("カード番号 4111 1111 1111 1111、マイナンバー 6214 9832 0257");
+    assert!(got.iter().any(|(t, _, c)| t == "credit-card-number" && *c == Confidence::High), "{got:?}");
     assert!(
-        got.iter()
-            .any(|(t, _, c)| t == "credit-card-number" && *c == Confidence::High),
-        "{got:?}"
-    );
-    assert!(
-        got.iter().any(|(t, v, c)| t == "jp-my-number"
-            && v == "6214 9832 0257"
-            && *c == Confidence::High),
+        got.iter().any(|(t, v, c)| t == "jp-my-number" && v == "6214 9832 0257" && *c == Confidence::High),
         "{got:?}"
     );
 }
@@ -92,37 +71,22 @@ fn overlapping_number_shapes_are_all_found() {
 fn offsets_map_back_to_full_width_original() {
     let text = "ＩＤ：マイナンバー　６２１４－９８３２－０２５７。";
     let got = find(text);
-    assert!(
-        got.iter()
-            .any(|(t, v, _)| t == "jp-my-number" && v == "６２１４－９８３２－０２５７"),
-        "{got:?}"
-    );
+    assert!(got.iter().any(|(t, v, _)| t == "jp-my-number" && v == "６２１４－９８３２－０２５７"), "{got:?}");
 }
 
 #[test]
 fn keyword_outside_proximity_does_not_count() {
     let far = format!("マイナンバー{}6214 9832 0257", "。".repeat(400));
     let got = find(&far);
-    assert!(
-        got.iter()
-            .any(|(t, _, c)| t == "jp-my-number" && *c == Confidence::Low),
-        "{got:?}"
-    );
+    assert!(got.iter().any(|(t, _, c)| t == "jp-my-number" && *c == Confidence::Low), "{got:?}");
 }
 
 #[test]
 fn definition_errors_name_file_line_and_field() {
     let src = "[[type]]\nid = \"x-1\"\nname = \"X\"\ncategory = \"c\"\n[[type.pattern]]\ndigits = [4]\nvalidators = [\"nope\"]\n[[type.confidence]]\nlevel = \"high\"\n";
-    let err = mamori_detect::defs::parse_file("my.toml", src)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with("my.toml:7: type x-1: pattern[0].validators: unknown validator \"nope\""),
-        "{err}"
-    );
+    let err = mamori_detect::defs::parse_file("my.toml", src).unwrap_err().to_string();
+    assert!(err.starts_with("my.toml:7: type x-1: pattern[0].validators: unknown validator \"nope\""), "{err}");
     let bad_toml = "[[type]]\nid = \"x\"\nname = 3\n";
-    let err = mamori_detect::defs::parse_file("b.toml", bad_toml)
-        .unwrap_err()
-        .to_string();
+    let err = mamori_detect::defs::parse_file("b.toml", bad_toml).unwrap_err().to_string();
     assert!(err.starts_with("b.toml:3:"), "{err}");
 }

@@ -21,10 +21,7 @@ pub use text::{read_text, TextInfo, TextOptions, Window};
 pub enum Error {
     /// The content is not text this version extracts; `format` names what it is.
     #[error("{reason}")]
-    Unsupported {
-        format: &'static str,
-        reason: String,
-    },
+    Unsupported { format: &'static str, reason: String },
     /// The item is over a configured budget.
     #[error("{0}")]
     OverBudget(String),

@@ -6,35 +6,17 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sniffed {
     /// Text in `encoding`, after a byte-order mark of `bom` bytes.
-    Text {
-        encoding: &'static Encoding,
-        bom: usize,
-    },
+    Text { encoding: &'static Encoding, bom: usize },
     /// Not text: `format` is a short name (`zip`, `pdf`, `png`, `binary`, ...).
-    Binary {
-        format: &'static str,
-        reason: &'static str,
-    },
+    Binary { format: &'static str, reason: &'static str },
 }
 
 /// Magic numbers of common binary formats: (prefix, format, reason).
 const MAGIC: &[(&[u8], &str, &str)] = &[
-    (
-        b"PK\x03\x04",
-        "zip",
-        "zip container (Office/ODF/zip extraction is not in this version)",
-    ),
+    (b"PK\x03\x04", "zip", "zip container (Office/ODF/zip extraction is not in this version)"),
     (b"PK\x05\x06", "zip", "empty zip archive"),
-    (
-        b"%PDF-",
-        "pdf",
-        "PDF document (PDF extraction is not in this version)",
-    ),
-    (
-        b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
-        "cfb",
-        "OLE2 compound file (legacy Office, .msg)",
-    ),
+    (b"%PDF-", "pdf", "PDF document (PDF extraction is not in this version)"),
+    (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "cfb", "OLE2 compound file (legacy Office, .msg)"),
     (b"\x1F\x8B", "gz", "gzip compressed data"),
     (b"\x89PNG\r\n\x1A\n", "png", "PNG image"),
     (b"\xFF\xD8\xFF", "jpeg", "JPEG image"),
@@ -50,22 +32,13 @@ const MAGIC: &[(&[u8], &str, &str)] = &[
 /// Sniffs the first bytes of an item (64 KiB is plenty; fewer is fine for small files).
 pub fn sniff(head: &[u8]) -> Sniffed {
     if head.starts_with(b"\xEF\xBB\xBF") {
-        return Sniffed::Text {
-            encoding: UTF_8,
-            bom: 3,
-        };
+        return Sniffed::Text { encoding: UTF_8, bom: 3 };
     }
     if head.starts_with(b"\xFF\xFE") {
-        return Sniffed::Text {
-            encoding: UTF_16LE,
-            bom: 2,
-        };
+        return Sniffed::Text { encoding: UTF_16LE, bom: 2 };
     }
     if head.starts_with(b"\xFE\xFF") {
-        return Sniffed::Text {
-            encoding: UTF_16BE,
-            bom: 2,
-        };
+        return Sniffed::Text { encoding: UTF_16BE, bom: 2 };
     }
     for (magic, format, reason) in MAGIC {
         if head.starts_with(magic) {
@@ -73,50 +46,25 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         }
     }
     if memchr::memchr(0, head).is_some() {
-        return utf16_without_bom(head).unwrap_or(Sniffed::Binary {
-            format: "binary",
-            reason: "binary file (NUL bytes)",
-        });
+        return utf16_without_bom(head)
+            .unwrap_or(Sniffed::Binary { format: "binary", reason: "binary file (NUL bytes)" });
     }
-    let controls = head
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
-        .count();
+    let controls = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B)).count();
     if controls * 20 > head.len() {
-        return Sniffed::Binary {
-            format: "binary",
-            reason: "binary file (control bytes)",
-        };
+        return Sniffed::Binary { format: "binary", reason: "binary file (control bytes)" };
     }
     match std::str::from_utf8(head) {
-        Ok(_) => {
-            return Sniffed::Text {
-                encoding: UTF_8,
-                bom: 0,
-            }
-        }
+        Ok(_) => return Sniffed::Text { encoding: UTF_8, bom: 0 },
         // a multi-byte character cut by the end of the head is still UTF-8
-        Err(e) if e.error_len().is_none() => {
-            return Sniffed::Text {
-                encoding: UTF_8,
-                bom: 0,
-            }
-        }
+        Err(e) if e.error_len().is_none() => return Sniffed::Text { encoding: UTF_8, bom: 0 },
         Err(_) => {}
+    }
+    if mostly_utf8(head) {
+        return Sniffed::Text { encoding: UTF_8, bom: 0 };
     }
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Allow);
     det.feed(head, head.len() < 64 * 1024);
-    let guess = det.guess(Some(b"jp"), chardetng::Utf8Detection::Allow);
-    if mostly_utf8(head) && !matches!(guess.name(), "Shift_JIS" | "EUC-JP" | "ISO-2022-JP") {
-        return Sniffed::Text {
-            encoding: UTF_8,
-            bom: 0,
-        };
-    }
-    Sniffed::Text {
-        encoding: guess,
-        bom: 0,
-    }
+    Sniffed::Text { encoding: det.guess(Some(b"jp"), chardetng::Utf8Detection::Allow), bom: 0 }
 }
 
 /// BOM-less UTF-16: ASCII-range text has a zero byte in every other position.
@@ -125,24 +73,12 @@ fn utf16_without_bom(head: &[u8]) -> Option<Sniffed> {
     if pairs < 2 {
         return None;
     }
-    let zero_even = head
-        .chunks_exact(2)
-        .filter(|p| p[0] == 0 && p[1] != 0)
-        .count();
-    let zero_odd = head
-        .chunks_exact(2)
-        .filter(|p| p[1] == 0 && p[0] != 0)
-        .count();
+    let zero_even = head.chunks_exact(2).filter(|p| p[0] == 0 && p[1] != 0).count();
+    let zero_odd = head.chunks_exact(2).filter(|p| p[1] == 0 && p[0] != 0).count();
     if zero_odd * 10 > pairs * 7 {
-        Some(Sniffed::Text {
-            encoding: UTF_16LE,
-            bom: 0,
-        })
+        Some(Sniffed::Text { encoding: UTF_16LE, bom: 0 })
     } else if zero_even * 10 > pairs * 7 {
-        Some(Sniffed::Text {
-            encoding: UTF_16BE,
-            bom: 0,
-        })
+        Some(Sniffed::Text { encoding: UTF_16BE, bom: 0 })
     } else {
         None
     }
@@ -159,7 +95,7 @@ fn mostly_utf8(head: &[u8]) -> bool {
         rest = &rest[e.valid_up_to() + len..];
     }
     let non_ascii = head.iter().filter(|b| !b.is_ascii()).count();
-    bad * 20 < non_ascii.max(1)
+    bad * 10 < non_ascii.max(1)
 }
 
 #[cfg(test)]
@@ -181,10 +117,7 @@ mod tests {
         assert_eq!(enc(&sjis), "Shift_JIS");
         let (euc, _, _) = encoding_rs::EUC_JP.encode(text);
         assert_eq!(enc(&euc), "EUC-JP");
-        let le: Vec<u8> = "plain ascii text"
-            .encode_utf16()
-            .flat_map(|u| u.to_le_bytes())
-            .collect();
+        let le: Vec<u8> = "plain ascii text".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         assert_eq!(enc(&le), "UTF-16LE");
         assert_eq!(enc(b"PK\x03\x04rest"), "zip");
         assert_eq!(enc(b"\x00\x01\x02\x03\xFF\x00\x10"), "binary");

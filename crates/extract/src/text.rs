@@ -18,11 +18,7 @@ pub struct TextOptions {
 
 impl Default for TextOptions {
     fn default() -> Self {
-        TextOptions {
-            window: 8 << 20,
-            context: 16 << 10,
-            max_size: None,
-        }
+        TextOptions { window: 8 << 20, context: 16 << 10, max_size: None }
     }
 }
 
@@ -63,10 +59,7 @@ pub fn read_text<R: Read>(
     let (encoding, bom): (&'static Encoding, usize) = match sniff(head) {
         Sniffed::Text { encoding, bom } => (encoding, bom),
         Sniffed::Binary { format, reason } => {
-            return Err(Error::Unsupported {
-                format,
-                reason: reason.to_string(),
-            });
+            return Err(Error::Unsupported { format, reason: reason.to_string() });
         }
     };
     check_size(opts, total)?;
@@ -82,10 +75,7 @@ pub fn read_text<R: Read>(
         let mut input = &raw[input_start..filled];
         loop {
             if text.capacity() - text.len()
-                < decoder
-                    .max_utf8_buffer_length(input.len())
-                    .unwrap_or(usize::MAX)
-                    .min(chunk * 3 + 16)
+                < decoder.max_utf8_buffer_length(input.len()).unwrap_or(usize::MAX).min(chunk * 3 + 16)
             {
                 text.reserve(chunk * 3 + 16);
             }
@@ -98,23 +88,11 @@ pub fn read_text<R: Read>(
         }
         // hand out full windows, keeping 2 × context as the next window's prefix
         while text.len() >= window + 2 * opts.context || (last && !text.is_empty()) {
-            let end = if last && text.len() < window + 2 * opts.context {
-                text.len()
-            } else {
-                floor_char(&text, window)
-            };
+            let end =
+                if last && text.len() < window + 2 * opts.context { text.len() } else { floor_char(&text, window) };
             let is_last = last && end == text.len();
-            let report_to = if is_last {
-                end
-            } else {
-                floor_char(&text, end - opts.context)
-            };
-            on_window(&Window {
-                text: &text[..end],
-                base,
-                line,
-                report: report_from..report_to.max(report_from),
-            });
+            let report_to = if is_last { end } else { floor_char(&text, end - opts.context) };
+            on_window(&Window { text: &text[..end], base, line, report: report_from..report_to.max(report_from) });
             if is_last {
                 text.clear();
                 break;
@@ -133,18 +111,12 @@ pub fn read_text<R: Read>(
         check_size(opts, total)?;
         input_start = 0;
     }
-    Ok(TextInfo {
-        encoding: encoding.name(),
-        lossy,
-        bytes: total,
-    })
+    Ok(TextInfo { encoding: encoding.name(), lossy, bytes: total })
 }
 
 fn check_size(opts: &TextOptions, total: u64) -> Result<(), Error> {
     match opts.max_size {
-        Some(max) if total > max => Err(Error::OverBudget(format!(
-            "larger than the size limit of {max} bytes"
-        ))),
+        Some(max) if total > max => Err(Error::OverBudget(format!("larger than the size limit of {max} bytes"))),
         _ => Ok(()),
     }
 }
@@ -181,15 +153,9 @@ mod tests {
         context: usize,
     ) -> (Vec<(String, u64, u64, std::ops::Range<usize>)>, TextInfo) {
         let mut out = Vec::new();
-        let opts = TextOptions {
-            window,
-            context,
-            max_size: None,
-        };
-        let info = read_text(data, &opts, |w| {
-            out.push((w.text.to_string(), w.base, w.line, w.report.clone()))
-        })
-        .unwrap();
+        let opts = TextOptions { window, context, max_size: None };
+        let info =
+            read_text(data, &opts, |w| out.push((w.text.to_string(), w.base, w.line, w.report.clone()))).unwrap();
         (out, info)
     }
 
@@ -225,10 +191,7 @@ mod tests {
     fn binary_and_size_limits_are_reasons() {
         let err = read_text(&b"\x7FELF\x02\x01"[..], &TextOptions::default(), |_| {}).unwrap_err();
         assert!(matches!(err, Error::Unsupported { format: "elf", .. }));
-        let opts = TextOptions {
-            max_size: Some(10),
-            ..TextOptions::default()
-        };
+        let opts = TextOptions { max_size: Some(10), ..TextOptions::default() };
         let err = read_text(&b"plain text longer than ten bytes"[..], &opts, |_| {}).unwrap_err();
         assert!(matches!(err, Error::OverBudget(_)));
     }

@@ -56,9 +56,7 @@ impl std::str::FromStr for Confidence {
             "low" | "65" => Ok(Confidence::Low),
             "medium" | "75" => Ok(Confidence::Medium),
             "high" | "85" => Ok(Confidence::High),
-            _ => Err(format!(
-                "unknown confidence {s:?} (expected low, medium or high)"
-            )),
+            _ => Err(format!("unknown confidence {s:?} (expected low, medium or high)")),
         }
     }
 }
@@ -229,14 +227,7 @@ impl Serialize for ItemView<'_> {
         st.serialize_field("size", &it.size)?;
         st.serialize_field("status", &it.status)?;
         st.serialize_field("error", &it.error)?;
-        let findings: Vec<FindingView> = it
-            .findings
-            .iter()
-            .map(|f| FindingView {
-                f,
-                reveal: self.reveal,
-            })
-            .collect();
+        let findings: Vec<FindingView> = it.findings.iter().map(|f| FindingView { f, reveal: self.reveal }).collect();
         st.serialize_field("findings", &findings)?;
         st.end()
     }
@@ -254,15 +245,7 @@ impl Serialize for FindingView<'_> {
         st.serialize_field("type", &self.f.type_id)?;
         st.serialize_field("confidence", &self.f.confidence)?;
         st.serialize_field("count", &self.f.count)?;
-        let matches: Vec<MatchView> = self
-            .f
-            .matches
-            .iter()
-            .map(|m| MatchView {
-                m,
-                reveal: self.reveal,
-            })
-            .collect();
+        let matches: Vec<MatchView> = self.f.matches.iter().map(|m| MatchView { m, reveal: self.reveal }).collect();
         st.serialize_field("matches", &matches)?;
         st.end()
     }

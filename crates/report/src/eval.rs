@@ -29,11 +29,7 @@ pub struct Score {
 
 impl Score {
     fn finish(&mut self) {
-        let (tp, fp, fnn) = (
-            self.true_positives as f64,
-            self.false_positives as f64,
-            self.false_negatives as f64,
-        );
+        let (tp, fp, fnn) = (self.true_positives as f64, self.false_positives as f64, self.false_negatives as f64);
         self.precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 };
         self.recall = if tp + fnn > 0.0 { tp / (tp + fnn) } else { 1.0 };
         self.f1 = if self.precision + self.recall > 0.0 {
@@ -57,31 +53,18 @@ pub struct Evaluation {
 
 /// Scores `items` (paths relative to the corpus root) against `truth`, counting matches at or
 /// above `min`.
-pub fn evaluate(
-    items: &[(String, &ItemReport)],
-    truth: &[TruthRow],
-    min: Confidence,
-) -> Evaluation {
-    let expected: BTreeSet<(String, String, String)> = truth
-        .iter()
-        .map(|t| (t.path.clone(), t.type_id.clone(), canonical_value(&t.value)))
-        .collect();
+pub fn evaluate(items: &[(String, &ItemReport)], truth: &[TruthRow], min: Confidence) -> Evaluation {
+    let expected: BTreeSet<(String, String, String)> =
+        truth.iter().map(|t| (t.path.clone(), t.type_id.clone(), canonical_value(&t.value))).collect();
     let mut found = BTreeSet::new();
     for (rel, item) in items {
         for f in &item.findings {
             for m in f.matches.iter().filter(|m| m.confidence >= min) {
-                found.insert((
-                    rel.clone(),
-                    f.type_id.clone(),
-                    canonical_value(m.value.reveal()),
-                ));
+                found.insert((rel.clone(), f.type_id.clone(), canonical_value(m.value.reveal())));
             }
         }
     }
-    let mut ev = Evaluation {
-        min_confidence: Some(min),
-        ..Default::default()
-    };
+    let mut ev = Evaluation { min_confidence: Some(min), ..Default::default() };
     for k in found.union(&expected) {
         let s = ev.per_type.entry(k.1.clone()).or_default();
         match (found.contains(k), expected.contains(k)) {

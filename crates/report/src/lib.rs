@@ -152,32 +152,19 @@ const CSV_HEADER: [&str; 11] = [
 
 impl<W: Write> Printer<W> {
     pub fn new(out: W, format: Format, reveal: bool) -> Self {
-        Printer {
-            out,
-            format,
-            reveal,
-            csv_header: false,
-            json_first: true,
-        }
+        Printer { out, format, reveal, csv_header: false, json_first: true }
     }
 
     /// Writes one item. Table output lists only items with findings, skips or errors.
     pub fn item(&mut self, item: &ItemReport) -> io::Result<()> {
-        let view = ItemView {
-            item,
-            reveal: self.reveal,
-        };
+        let view = ItemView { item, reveal: self.reveal };
         match self.format {
             Format::Jsonl => {
                 serde_json::to_writer(&mut self.out, &view)?;
                 self.out.write_all(b"\n")
             }
             Format::Json => {
-                self.out.write_all(if self.json_first {
-                    b"{\"items\": [\n"
-                } else {
-                    b",\n"
-                })?;
+                self.out.write_all(if self.json_first { b"{\"items\": [\n" } else { b",\n" })?;
                 self.json_first = false;
                 serde_json::to_writer(&mut self.out, &view).map_err(io::Error::from)
             }
@@ -195,9 +182,7 @@ impl<W: Write> Printer<W> {
     }
 
     fn csv(&mut self, item: &ItemReport) -> io::Result<()> {
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
         if !self.csv_header {
             w.write_record(CSV_HEADER)?;
             self.csv_header = true;
@@ -209,11 +194,7 @@ impl<W: Write> Printer<W> {
             item.error.clone().unwrap_or_default(),
         ];
         if item.findings.is_empty() {
-            w.write_record(
-                base.iter()
-                    .cloned()
-                    .chain(std::iter::repeat_n(String::new(), 7)),
-            )?;
+            w.write_record(base.iter().cloned().chain(std::iter::repeat_n(String::new(), 7)))?;
         }
         for f in &item.findings {
             for m in &f.matches {
@@ -229,9 +210,7 @@ impl<W: Write> Printer<W> {
                 w.write_record(base.iter().cloned().chain(row))?;
             }
         }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        let bytes = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
         self.out.write_all(&bytes)
     }
 
@@ -241,17 +220,9 @@ impl<W: Write> Printer<W> {
             ItemStatus::Ok => {
                 writeln!(self.out, "{}", item.path)?;
                 for f in &item.findings {
-                    let shown: Vec<String> = f
-                        .matches
-                        .iter()
-                        .take(3)
-                        .map(|m| format!("{}:{}", m.line, self.value(m)))
-                        .collect();
-                    let more = if f.count > 3 {
-                        format!(" (+{} more)", f.count - 3)
-                    } else {
-                        String::new()
-                    };
+                    let shown: Vec<String> =
+                        f.matches.iter().take(3).map(|m| format!("{}:{}", m.line, self.value(m))).collect();
+                    let more = if f.count > 3 { format!(" (+{} more)", f.count - 3) } else { String::new() };
                     writeln!(
                         self.out,
                         "  {:<34} {:<6} {:>5}  {}{}",
@@ -264,13 +235,9 @@ impl<W: Write> Printer<W> {
                 }
                 Ok(())
             }
-            status => writeln!(
-                self.out,
-                "{}\n  {}: {}",
-                item.path,
-                status.as_str(),
-                item.error.as_deref().unwrap_or("")
-            ),
+            status => {
+                writeln!(self.out, "{}\n  {}: {}", item.path, status.as_str(), item.error.as_deref().unwrap_or(""))
+            }
         }
     }
 
@@ -294,10 +261,7 @@ impl<W: Write> Printer<W> {
                 if !self.csv_header {
                     let mut w = csv::Writer::from_writer(Vec::new());
                     w.write_record(CSV_HEADER)?;
-                    self.out.write_all(
-                        &w.into_inner()
-                            .map_err(|e| io::Error::other(e.to_string()))?,
-                    )?;
+                    self.out.write_all(&w.into_inner().map_err(|e| io::Error::other(e.to_string()))?)?;
                 }
             }
             Format::Table => {
@@ -339,10 +303,7 @@ mod tests {
         let mut s = Summary::default();
         s.add(&item());
         let out = String::from_utf8(p.finish(&s).unwrap()).unwrap();
-        let lines: Vec<serde_json::Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let f = &lines[0]["findings"][0];
         assert_eq!(lines[0]["path"], "share/hr/list.txt");
         assert_eq!(lines[0]["status"], "ok");
@@ -362,10 +323,7 @@ mod tests {
         p.item(&ItemReport::new("b")).unwrap();
         let out = p.finish(&Summary::default()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            v["items"][0]["findings"][0]["matches"][0]["value"],
-            "6214 9832 0257"
-        );
+        assert_eq!(v["items"][0]["findings"][0]["matches"][0]["value"], "6214 9832 0257");
         let mut p = Printer::new(Vec::new(), Format::Csv, false);
         p.item(&item()).unwrap();
         let out = String::from_utf8(p.finish(&Summary::default()).unwrap()).unwrap();

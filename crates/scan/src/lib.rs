@@ -71,37 +71,18 @@ fn globset(globs: &[String]) -> Result<GlobSet, Error> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
         // a bare name like `*.log` matches at any depth, as users of rg -g expect
-        let pat = if g.contains('/') {
-            g.clone()
-        } else {
-            format!("**/{g}")
-        };
-        b.add(Glob::new(&pat).map_err(|e| Error::Glob {
-            glob: g.clone(),
-            message: e.to_string(),
-        })?);
+        let pat = if g.contains('/') { g.clone() } else { format!("**/{g}") };
+        b.add(Glob::new(&pat).map_err(|e| Error::Glob { glob: g.clone(), message: e.to_string() })?);
     }
-    b.build().map_err(|e| Error::Glob {
-        glob: globs.join(","),
-        message: e.to_string(),
-    })
+    b.build().map_err(|e| Error::Glob { glob: globs.join(","), message: e.to_string() })
 }
 
 impl Scanner {
     pub fn new(engine: Arc<Engine>, mut opts: ScanOptions) -> Result<Scanner, Error> {
         opts.text.context = opts.text.context.max(engine.context_bytes());
-        let include = if opts.include.is_empty() {
-            None
-        } else {
-            Some(globset(&opts.include)?)
-        };
+        let include = if opts.include.is_empty() { None } else { Some(globset(&opts.include)?) };
         let exclude = globset(&opts.exclude)?;
-        Ok(Scanner {
-            engine,
-            opts,
-            include,
-            exclude,
-        })
+        Ok(Scanner { engine, opts, include, exclude })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -110,25 +91,16 @@ impl Scanner {
 
     /// Walks `roots` and scans every regular file, calling `on_item` (from worker threads) as
     /// each report is ready. A root that is a file is scanned as given.
-    pub fn scan_paths(
-        &self,
-        roots: &[PathBuf],
-        on_item: impl Fn(ItemReport) + Sync + Send,
-    ) -> Result<(), Error> {
+    pub fn scan_paths(&self, roots: &[PathBuf], on_item: impl Fn(ItemReport) + Sync + Send) -> Result<(), Error> {
         let threads = if self.opts.threads == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         } else {
             self.opts.threads
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .map_err(|e| Error::Threads {
-                threads,
-                message: e.to_string(),
-            })?;
+            .map_err(|e| Error::Threads { threads, message: e.to_string() })?;
         pool.install(|| {
             self.walk(roots).par_bridge().for_each(|entry| {
                 let report = match entry {
@@ -150,17 +122,10 @@ impl Scanner {
                 .filter_entry(move |e| e.depth() == 0 || !self.exclude.is_match(e.path()))
                 .filter_map(move |e| match e {
                     Err(err) => {
-                        let path = err
-                            .path()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_else(|| root.display().to_string());
-                        let reason = err
-                            .io_error()
-                            .map(|e| e.to_string())
-                            .unwrap_or_else(|| err.to_string());
-                        Some(Walked::Report(
-                            ItemReport::new(path).failed(ItemStatus::Error, reason),
-                        ))
+                        let path =
+                            err.path().map(|p| p.display().to_string()).unwrap_or_else(|| root.display().to_string());
+                        let reason = err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string());
+                        Some(Walked::Report(ItemReport::new(path).failed(ItemStatus::Error, reason)))
                     }
                     Ok(e) => {
                         let ft = e.file_type();
@@ -175,14 +140,12 @@ impl Scanner {
                         let display = e.path().display().to_string();
                         if ft.is_symlink() {
                             return Some(Walked::Report(
-                                ItemReport::new(display)
-                                    .failed(ItemStatus::Skipped, "symbolic link (not followed)"),
+                                ItemReport::new(display).failed(ItemStatus::Skipped, "symbolic link (not followed)"),
                             ));
                         }
                         if !ft.is_file() {
                             return Some(Walked::Report(
-                                ItemReport::new(display)
-                                    .failed(ItemStatus::Skipped, "not a regular file"),
+                                ItemReport::new(display).failed(ItemStatus::Skipped, "not a regular file"),
                             ));
                         }
                         Some(Walked::File(e.into_path(), None))
@@ -201,10 +164,8 @@ impl Scanner {
         let size = file.metadata().ok().map(|m| m.len());
         if let (Some(max), Some(size)) = (self.opts.text.max_size, size) {
             if size > max {
-                let mut r = ItemReport::new(name).failed(
-                    ItemStatus::Skipped,
-                    format!("larger than the size limit of {max} bytes"),
-                );
+                let mut r = ItemReport::new(name)
+                    .failed(ItemStatus::Skipped, format!("larger than the size limit of {max} bytes"));
                 r.size = Some(size);
                 return r;
             }
@@ -221,14 +182,11 @@ impl Scanner {
         let types = self.engine.types();
         let result = read_text(reader, &self.opts.text, |w| {
             let mut dets = self.engine.scan(w.text);
-            dets.retain(|d| {
-                w.report.contains(&d.start) && d.confidence >= self.opts.min_confidence
-            });
+            dets.retain(|d| w.report.contains(&d.start) && d.confidence >= self.opts.min_confidence);
             dets.sort_by_key(|d| d.start);
             let (mut line, mut counted) = (w.line, 0usize);
             for d in dets {
-                line +=
-                    memchr::memchr_iter(b'\n', &w.text.as_bytes()[counted..d.start]).count() as u64;
+                line += memchr::memchr_iter(b'\n', &w.text.as_bytes()[counted..d.start]).count() as u64;
                 counted = d.start;
                 let f = by_type.entry(d.type_index).or_insert_with(|| Finding {
                     type_id: types[d.type_index].id.clone(),
@@ -258,20 +216,14 @@ impl Scanner {
                 });
                 report.size = Some(info.bytes);
                 let mut findings: Vec<Finding> = by_type.into_values().collect();
-                findings.sort_by(|a, b| {
-                    b.confidence
-                        .cmp(&a.confidence)
-                        .then(a.type_id.cmp(&b.type_id))
-                });
+                findings.sort_by(|a, b| b.confidence.cmp(&a.confidence).then(a.type_id.cmp(&b.type_id)));
                 report.findings = findings;
             }
             Err(mamori_extract::Error::Unsupported { format, reason }) => {
                 report.format = format.to_string();
                 report = report.failed(ItemStatus::Skipped, reason);
             }
-            Err(mamori_extract::Error::OverBudget(reason)) => {
-                report = report.failed(ItemStatus::Skipped, reason)
-            }
+            Err(mamori_extract::Error::OverBudget(reason)) => report = report.failed(ItemStatus::Skipped, reason),
             Err(e) => report = report.failed(ItemStatus::Error, e.to_string()),
         }
         report
