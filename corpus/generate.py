@@ -94,7 +94,7 @@ class Doc:
         path = os.path.join(SHARE, self.rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
-            f.write(bom + "\n".join(self.parts).encode(encoding) + b"\n")
+            f.write(bom + ("\n".join(self.parts) + "\n").encode(encoding))
 
 def hr_roster(rel, encoding, bom=b"", full_width=False):
     d = Doc(rel)

@@ -408,7 +408,7 @@ impl Engine {
                     }
                 }
                 present |= 1 << h.2;
-                let d = if h.0 < c.start { c.start - h.0 } else { h.0 - c.start };
+                let d = c.start.abs_diff(h.0);
                 nearest = nearest.min(d);
             }
         }

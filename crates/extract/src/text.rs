@@ -147,11 +147,10 @@ fn floor_char(s: &str, mut i: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn windows(
-        data: &[u8],
-        window: usize,
-        context: usize,
-    ) -> (Vec<(String, u64, u64, std::ops::Range<usize>)>, TextInfo) {
+    /// (text, base, line, report range) of each window.
+    type Seen = Vec<(String, u64, u64, std::ops::Range<usize>)>;
+
+    fn windows(data: &[u8], window: usize, context: usize) -> (Seen, TextInfo) {
         let mut out = Vec::new();
         let opts = TextOptions { window, context, max_size: None };
         let info =

@@ -1,0 +1,214 @@
+//! End-to-end tests of the `mamori` binary on the bundled corpus and on hostile input.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mamori(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("mamori runs")
+}
+
+fn jsonl(out: &Output) -> (Vec<Value>, Value) {
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let mut items: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    let summary = items.pop().expect("a summary line");
+    assert!(summary.get("path").is_none(), "the summary has no path");
+    (items, summary)
+}
+
+fn item<'a>(items: &'a [Value], suffix: &str) -> &'a Value {
+    items.iter().find(|i| i["path"].as_str().unwrap().ends_with(suffix)).unwrap_or_else(|| panic!("no item {suffix}"))
+}
+
+#[test]
+fn corpus_scan_follows_the_jsonl_contract() {
+    let out = mamori(&["scan", "corpus/share", "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(1), "findings exit 1: {}", String::from_utf8_lossy(&out.stderr));
+    let (items, summary) = jsonl(&out);
+    for i in &items {
+        for key in ["path", "format", "status", "error", "findings"] {
+            assert!(i.get(key).is_some(), "{key} missing in {i}");
+        }
+        for f in i["findings"].as_array().unwrap() {
+            let best =
+                f["matches"].as_array().unwrap().iter().map(|m| m["confidence"].as_str().unwrap()).max_by_key(|c| {
+                    match *c {
+                        "high" => 3,
+                        "medium" => 2,
+                        _ => 1,
+                    }
+                });
+            assert_eq!(f["confidence"].as_str(), best, "finding confidence is its best match's");
+            assert_eq!(f["count"].as_u64().unwrap() as usize, f["matches"].as_array().unwrap().len());
+            for m in f["matches"].as_array().unwrap() {
+                assert!(m["offset"].is_u64() && m["value"].is_string());
+            }
+        }
+    }
+    let roster = item(&items, "hr/roster-sjis.csv");
+    assert_eq!(roster["status"], "ok");
+    let mn = roster["findings"].as_array().unwrap().iter().find(|f| f["type"] == "jp-my-number").unwrap();
+    assert_eq!(mn["confidence"], "high");
+    let v = mn["matches"][0]["value"].as_str().unwrap();
+    assert!(v.contains('*'), "values are masked by default: {v}");
+    assert_eq!(item(&items, "misc/blob.bin")["status"], "skipped");
+    assert_eq!(item(&items, "misc/logo.png")["format"], "png");
+    assert!(summary["summary"]["skipped"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn every_encoding_of_the_corpus_is_decoded() {
+    let out = mamori(&["scan", "corpus/share", "--format", "jsonl", "--only", "jp-my-number,credit-card-number"]);
+    let (items, _) = jsonl(&out);
+    for (file, enc) in [
+        ("roster-utf8.txt", "UTF-8"),
+        ("roster-sjis.csv", "Shift_JIS"),
+        ("roster-eucjp.txt", "EUC-JP"),
+        ("payments-utf16le.txt", "UTF-16LE"),
+        ("vendors-utf16be.txt", "UTF-16BE"),
+        ("call-log-bom.txt", "UTF-8"),
+    ] {
+        assert_eq!(item(&items, file)["encoding"], enc, "{file}");
+    }
+}
+
+#[test]
+fn reveal_prints_values_and_offsets_point_at_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "お客様のクレジットカード番号は4111111111111111です。\nTEL 03-1234-5678\n";
+    std::fs::write(dir.path().join("a.txt"), text).unwrap();
+    let out = mamori(&["scan", dir.path().to_str().unwrap(), "--format", "jsonl", "--reveal"]);
+    let (items, _) = jsonl(&out);
+    let f = items[0]["findings"].as_array().unwrap().iter().find(|f| f["type"] == "credit-card-number").unwrap();
+    let m = &f["matches"][0];
+    assert_eq!(m["value"], "4111111111111111");
+    let off = m["offset"].as_u64().unwrap() as usize;
+    assert_eq!(&text[off..off + 16], "4111111111111111");
+    assert_eq!(m["line"], 1);
+}
+
+#[test]
+fn exit_codes_say_clean_found_or_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clean.txt"), "nothing to see here").unwrap();
+    assert_eq!(mamori(&["scan", dir.path().to_str().unwrap()]).status.code(), Some(0));
+    let missing = dir.path().join("vanished.txt");
+    let out = mamori(&["scan", missing.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    let (items, _) = jsonl(&out);
+    assert_eq!(items[0]["status"], "error");
+    assert!(items[0]["error"].as_str().unwrap().contains("No such file"), "{}", items[0]);
+    assert_eq!(mamori(&["scan", "--min-confidence", "bogus", "x"]).status.code(), Some(2));
+}
+
+#[test]
+fn bad_input_is_reported_per_item_and_never_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("binary.dat"), b"\x00\x01\x02\x03garbage\x00").unwrap();
+    std::fs::write(p("invalid.txt"), b"caf\xe9 \xff\xfe\xfd broken \x80 bytes, card number 4111111111111111").unwrap();
+    // huge: larger than one window, with a value straddling the first window boundary
+    let mut big = "lorem ipsum dolor sit amet ".repeat(400_000).into_bytes();
+    let at = 8 << 20;
+    big.splice(at - 6..at - 6, b" card number 4111 1111 1111 1111 ".iter().copied());
+    std::fs::write(p("huge.log"), &big).unwrap();
+    std::fs::write(p("ok.txt"), "個人番号：6214 9832 0257").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(p("locked.txt"), "secret").unwrap();
+        std::fs::set_permissions(p("locked.txt"), std::fs::Permissions::from_mode(0o000)).unwrap();
+        let fifo = p("pipe");
+        let _ = Command::new("mkfifo").arg(&fifo).status();
+    }
+    let out = mamori(&["scan", dir.path().to_str().unwrap(), "--format", "jsonl", "--max-filesize", "50000000"]);
+    let (items, summary) = jsonl(&out);
+    assert_eq!(item(&items, "binary.dat")["status"], "skipped");
+    let invalid = item(&items, "invalid.txt");
+    assert_eq!(invalid["status"], "ok");
+    assert_eq!(invalid["findings"][0]["type"], "credit-card-number");
+    let huge = item(&items, "huge.log");
+    assert_eq!(huge["findings"][0]["count"], 1, "the value on the window boundary is found once: {huge}");
+    assert_eq!(item(&items, "ok.txt")["findings"][0]["type"], "jp-my-number");
+    if Path::new(&dir.path().join("pipe")).exists() {
+        assert_eq!(item(&items, "pipe")["status"], "skipped");
+    }
+    // root can read anything; elsewhere the locked file is an error with a reason
+    let locked = item(&items, "locked.txt");
+    assert!(locked["status"] == "ok" || locked["error"].as_str().unwrap().contains("ermission"), "{locked}");
+    assert!(summary["summary"]["items"].as_u64().unwrap() >= 5);
+    let out = mamori(&["scan", p("huge.log").to_str().unwrap(), "--format", "jsonl", "--max-filesize", "1000"]);
+    let (items, _) = jsonl(&out);
+    assert_eq!(items[0]["status"], "skipped");
+    assert!(items[0]["error"].as_str().unwrap().contains("size limit"));
+}
+
+#[test]
+fn eval_f1_at_medium_stays_above_097() {
+    let out = mamori(&["eval", "corpus", "--json", "--min-confidence", "medium"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f1 = ev["overall"]["f1"].as_f64().unwrap();
+    assert!(
+        f1 >= 0.97,
+        "overall F1 {f1} < 0.97; misses {} false alarms {}",
+        ev["false_negatives"],
+        ev["false_positives"]
+    );
+    for id in ["jp-my-number", "credit-card-number", "jp-corporate-number", "iban", "email-address", "us-ssn"] {
+        assert!(ev["per_type"][id]["true_positives"].as_u64().unwrap() > 0, "{id} is in the corpus");
+    }
+}
+
+#[test]
+fn user_types_load_override_and_check_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = r#"
+[[type]]
+id = "acme-employee-id"
+name = "ACME employee id"
+category = "internal-id"
+[[type.pattern]]
+regex = '''\bACME-\d{6}\b'''
+[type.keywords.staff]
+terms = ["社員番号", "employee id"]
+[[type.confidence]]
+level = "high"
+all = ["staff"]
+[[type.confidence]]
+level = "low"
+[[type.example]]
+text = "社員番号 ACME-123456"
+confidence = "high"
+"#;
+    std::fs::write(dir.path().join("acme.toml"), good).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = mamori(&["types", "check", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let data = dir.path().join("data.txt");
+    std::fs::write(&data, "社員番号 ACME-654321").unwrap();
+    let out = mamori(&["scan", "--types", d, "--only", "acme-employee-id", data.to_str().unwrap(), "-f", "jsonl"]);
+    let (items, _) = jsonl(&out);
+    assert_eq!(items[0]["findings"][0]["type"], "acme-employee-id");
+
+    let bad = PathBuf::from(d).join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("x.toml"), good.replace("level = \"low\"", "level = \"sure\"")).unwrap();
+    let out = mamori(&["types", "check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("x.toml:14: type acme-employee-id: confidence[1].level"), "{err}");
+}
+
+#[test]
+fn types_list_shows_the_catalog() {
+    let out = mamori(&["types", "list", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.as_array().unwrap().len() >= 50);
+    let out = mamori(&["types", "patterns"]);
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= 50);
+}
