@@ -66,7 +66,7 @@ struct KeywordUse {
 }
 
 /// A candidate that passed its validators, in folded-text offsets.
-struct Candidate2 {
+struct Validated {
     type_index: usize,
     pattern: usize,
     start: usize,
@@ -243,7 +243,7 @@ impl Engine {
         out
     }
 
-    fn digit_candidates(&self, t: &str, out: &mut Vec<Candidate2>) {
+    fn digit_candidates(&self, t: &str, out: &mut Vec<Validated>) {
         if self.digit_patterns.is_empty() {
             return;
         }
@@ -294,7 +294,7 @@ impl Engine {
                         }
                         let c = Candidate { value: &t[start..end], digits: &digits[..count], text: t, start, end };
                         if p.validators.iter().all(|v| v.check(&c)) {
-                            out.push(Candidate2 {
+                            out.push(Validated {
                                 type_index: p.type_index,
                                 pattern: p.pattern,
                                 start,
@@ -308,7 +308,7 @@ impl Engine {
         });
     }
 
-    fn regex_candidates(&self, t: &str, out: &mut Vec<Candidate2>) {
+    fn regex_candidates(&self, t: &str, out: &mut Vec<Validated>) {
         let (Some(re), Some(all)) = (&self.regex, &self.regex_all) else {
             return;
         };
@@ -343,7 +343,7 @@ impl Engine {
                 digits.extend(value.bytes().filter(u8::is_ascii_digit));
                 let c = Candidate { value, digits: &digits, text: t, start: s, end: e };
                 if p.validators.iter().all(|v| v.check(&c)) {
-                    out.push(Candidate2 {
+                    out.push(Validated {
                         type_index: p.type_index,
                         pattern: p.pattern,
                         start: s,
@@ -382,7 +382,7 @@ impl Engine {
         hits
     }
 
-    fn score(&self, t: &str, hits: &[(usize, u32, u8)], c: &Candidate2) -> Option<(Confidence, usize)> {
+    fn score(&self, t: &str, hits: &[(usize, u32, u8)], c: &Validated) -> Option<(Confidence, usize)> {
         let ty = &self.types[c.type_index];
         let mut present = 0u64;
         let mut nearest = usize::MAX;

@@ -104,7 +104,7 @@ impl Scanner {
         pool.install(|| {
             self.walk(roots).par_bridge().for_each(|entry| {
                 let report = match entry {
-                    Walked::File(path, display) => self.scan_file(&path, display),
+                    Walked::File(path) => self.scan_file(&path, None),
                     Walked::Report(r) => r,
                 };
                 on_item(report);
@@ -148,7 +148,7 @@ impl Scanner {
                                 ItemReport::new(display).failed(ItemStatus::Skipped, "not a regular file"),
                             ));
                         }
-                        Some(Walked::File(e.into_path(), None))
+                        Some(Walked::File(e.into_path()))
                     }
                 })
         })
@@ -231,6 +231,6 @@ impl Scanner {
 }
 
 enum Walked {
-    File(PathBuf, Option<String>),
+    File(PathBuf),
     Report(ItemReport),
 }
