@@ -142,7 +142,7 @@ impl Validator {
             UsItin => d.len() == 9 && d[0] == b'9' && matches!(num(&d[3..5]), 50..=65 | 70..=88 | 90..=92 | 94..=99),
             AbaRouting => aba_routing(d),
             Ipv4 => ipv4(c),
-            Ipv6 => c.value.parse::<Ipv6Addr>().is_ok() && c.value.matches(':').count() >= 2,
+            Ipv6 => c.value.parse::<Ipv6Addr>().is_ok(),
             Email => email(c.value),
             Jwt => jwt(c.value),
             PemBlock => pem_block(c),

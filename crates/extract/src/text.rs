@@ -62,7 +62,7 @@ pub fn read_text<R: Read>(
             return Err(Error::Unsupported { format, reason: reason.to_string() });
         }
     };
-    check_size(opts, total)?;
+    opts.check_size(total)?;
     let mut decoder = encoding.new_decoder_without_bom_handling();
     let mut text = String::with_capacity(window + chunk * 3);
     let mut lossy = false;
@@ -74,11 +74,8 @@ pub fn read_text<R: Read>(
         let last = filled < raw.len();
         let mut input = &raw[input_start..filled];
         loop {
-            if text.capacity() - text.len()
-                < decoder.max_utf8_buffer_length(input.len()).unwrap_or(usize::MAX).min(chunk * 3 + 16)
-            {
-                text.reserve(chunk * 3 + 16);
-            }
+            // decode_to_string writes only into spare capacity; OutputFull brings us back here
+            text.reserve(decoder.max_utf8_buffer_length(input.len()).unwrap_or(chunk * 3));
             let (res, read, replaced) = decoder.decode_to_string(input, &mut text, last);
             lossy |= replaced;
             input = &input[read..];
@@ -108,16 +105,20 @@ pub fn read_text<R: Read>(
         }
         filled = fill(&mut reader, &mut raw)?;
         total += filled as u64;
-        check_size(opts, total)?;
+        opts.check_size(total)?;
         input_start = 0;
     }
     Ok(TextInfo { encoding: encoding.name(), lossy, bytes: total })
 }
 
-fn check_size(opts: &TextOptions, total: u64) -> Result<(), Error> {
-    match opts.max_size {
-        Some(max) if total > max => Err(Error::OverBudget(format!("larger than the size limit of {max} bytes"))),
-        _ => Ok(()),
+impl TextOptions {
+    /// `OverBudget` when `size` bytes exceed `max_size`. Callers that know a file's size can
+    /// ask before reading it.
+    pub fn check_size(&self, size: u64) -> Result<(), Error> {
+        match self.max_size {
+            Some(max) if size > max => Err(Error::OverBudget(format!("larger than the size limit of {max} bytes"))),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -72,7 +72,7 @@ impl Summary {
             }
             ItemStatus::Error => {
                 self.errors += 1;
-                // errors carry OS detail; group them by their kind, not the whole text
+                // reasons carry no path, so equal failures group together
                 *self.error_reasons.entry(reason()).or_default() += 1;
             }
         }

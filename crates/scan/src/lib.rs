@@ -104,7 +104,7 @@ impl Scanner {
         pool.install(|| {
             self.walk(roots).par_bridge().for_each(|entry| {
                 let report = match entry {
-                    Walked::File(path) => self.scan_file(&path, None),
+                    Walked::File(path) => self.scan_file(&path),
                     Walked::Report(r) => r,
                 };
                 on_item(report);
@@ -154,21 +154,19 @@ impl Scanner {
         })
     }
 
-    /// Scans one file. `display` overrides the path shown in the report.
-    pub fn scan_file(&self, path: &Path, display: Option<String>) -> ItemReport {
-        let name = display.unwrap_or_else(|| path.display().to_string());
+    /// Scans one file.
+    pub fn scan_file(&self, path: &Path) -> ItemReport {
+        let name = path.display().to_string();
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => return ItemReport::new(name).failed(ItemStatus::Error, e.to_string()),
         };
         let size = file.metadata().ok().map(|m| m.len());
-        if let (Some(max), Some(size)) = (self.opts.text.max_size, size) {
-            if size > max {
-                let mut r = ItemReport::new(name)
-                    .failed(ItemStatus::Skipped, format!("larger than the size limit of {max} bytes"));
-                r.size = Some(size);
-                return r;
-            }
+        // an oversized file is skipped before a byte of it is read
+        if let Err(e) = size.map_or(Ok(()), |s| self.opts.text.check_size(s)) {
+            let mut r = failed(ItemReport::new(name), e);
+            r.size = size;
+            return r;
         }
         let mut r = self.scan_reader(&name, file);
         r.size = size.or(r.size);
@@ -219,14 +217,21 @@ impl Scanner {
                 findings.sort_by(|a, b| b.confidence.cmp(&a.confidence).then(a.type_id.cmp(&b.type_id)));
                 report.findings = findings;
             }
-            Err(mamori_extract::Error::Unsupported { format, reason }) => {
-                report.format = format.to_string();
-                report = report.failed(ItemStatus::Skipped, reason);
-            }
-            Err(mamori_extract::Error::OverBudget(reason)) => report = report.failed(ItemStatus::Skipped, reason),
-            Err(e) => report = report.failed(ItemStatus::Error, e.to_string()),
+            Err(e) => report = failed(report, e),
         }
         report
+    }
+}
+
+/// The status and reason of an item that yielded no text.
+fn failed(mut report: ItemReport, e: mamori_extract::Error) -> ItemReport {
+    match e {
+        mamori_extract::Error::Unsupported { format, reason } => {
+            report.format = format.to_string();
+            report.failed(ItemStatus::Skipped, reason)
+        }
+        mamori_extract::Error::OverBudget(reason) => report.failed(ItemStatus::Skipped, reason),
+        e => report.failed(ItemStatus::Error, e.to_string()),
     }
 }
 
