@@ -3,6 +3,8 @@
 //! reading memory), so the figure can be read as a fraction of the machine's bandwidth.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mamori_detect::digits::for_each_run;
+use mamori_detect::normalize::fold;
 use mamori_detect::{Catalog, Engine};
 use std::hint::black_box;
 
@@ -145,6 +147,21 @@ fn bench(c: &mut Criterion) {
     for (name, text) in &cases {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function(*name, |b| b.iter(|| black_box(engine.scan(black_box(text)))));
+    }
+    // the stages alone, to see where the time goes
+    for (name, text) in [("english", &en), ("japanese", &ja)] {
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_function(format!("stage-fold-{name}"), |b| b.iter(|| black_box(fold(black_box(text)).text.len())));
+        let mut seps = [false; 256];
+        seps[b' ' as usize] = true;
+        seps[b'-' as usize] = true;
+        g.bench_function(format!("stage-digit-runs-{name}"), |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for_each_run(black_box(text.as_bytes()), &seps, |g| n += g.len());
+                n
+            })
+        });
     }
     g.throughput(Throughput::Bytes(ja.len() as u64));
     g.bench_function("baseline-memchr-newlines", |b| {

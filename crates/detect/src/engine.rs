@@ -87,6 +87,8 @@ pub struct Engine {
     keywords: Option<AhoCorasick>,
     keyword_uses: Vec<Vec<KeywordUse>>,
     keyword_terms: Vec<String>,
+    /// Bytes of the longest keyword term.
+    longest_keyword: usize,
 }
 
 fn syntax_config() -> syntax::Config {
@@ -194,6 +196,7 @@ impl Engine {
             regex_patterns,
             keywords,
             keyword_uses,
+            longest_keyword: keyword_terms.iter().map(|k| k.len()).max().unwrap_or(0),
             keyword_terms,
         })
     }
@@ -220,7 +223,7 @@ impl Engine {
         if cands.is_empty() {
             return Vec::new();
         }
-        let hits = self.keyword_hits(t);
+        let hits = self.keyword_hits(t, &cands);
         let mut out: Vec<Detection> = cands
             .iter()
             .filter_map(|c| {
@@ -358,24 +361,47 @@ impl Engine {
         }
     }
 
-    /// Every keyword occurrence as (start, end, type, group), sorted by start.
-    fn keyword_hits(&self, t: &str) -> Vec<(usize, u32, u8)> {
+    /// Every keyword occurrence as (start, type, group), sorted by start, searched only within
+    /// the proximity windows of the candidates: on a share where most text holds no sensitive
+    /// value, the keyword automaton then touches a small fraction of the bytes.
+    fn keyword_hits(&self, t: &str, cands: &[Validated]) -> Vec<(usize, u32, u8)> {
         let Some(ac) = &self.keywords else {
             return Vec::new();
         };
         let b = t.as_bytes();
+        let mut windows: Vec<(usize, usize)> = cands
+            .iter()
+            .filter_map(|c| {
+                let ty = &self.types[c.type_index];
+                (!ty.keywords.is_empty()).then(|| {
+                    // a keyword that starts inside the window may end past it
+                    let hi = forward_chars(t, c.end, ty.proximity) + self.longest_keyword;
+                    (back_chars(t, c.start, ty.proximity), hi.min(b.len()))
+                })
+            })
+            .collect();
+        windows.sort_unstable();
         let mut hits = Vec::new();
-        for m in ac.find_overlapping_iter(b) {
-            let (s, e) = (m.start(), m.end());
-            let term = self.keyword_terms[m.pattern().as_usize()].as_bytes();
-            let alnum = |i: usize| b[i].is_ascii_alphanumeric();
-            let word_ok = (s == 0 || !alnum(s - 1) || !term[0].is_ascii_alphanumeric())
-                && (e == b.len() || !alnum(e) || !term[term.len() - 1].is_ascii_alphanumeric());
-            for u in &self.keyword_uses[m.pattern().as_usize()] {
-                if (u.word && !word_ok) || (u.case_sensitive && &b[s..e] != term) {
-                    continue;
+        let mut i = 0;
+        while i < windows.len() {
+            let (lo, mut hi) = windows[i];
+            while i + 1 < windows.len() && windows[i + 1].0 <= hi {
+                i += 1;
+                hi = hi.max(windows[i].1);
+            }
+            i += 1;
+            for m in ac.find_overlapping_iter(aho_corasick::Input::new(b).span(lo..hi)) {
+                let (s, e) = (m.start(), m.end());
+                let term = self.keyword_terms[m.pattern().as_usize()].as_bytes();
+                let alnum = |i: usize| b[i].is_ascii_alphanumeric();
+                let word_ok = (s == 0 || !alnum(s - 1) || !term[0].is_ascii_alphanumeric())
+                    && (e == b.len() || !alnum(e) || !term[term.len() - 1].is_ascii_alphanumeric());
+                for u in &self.keyword_uses[m.pattern().as_usize()] {
+                    if (u.word && !word_ok) || (u.case_sensitive && &b[s..e] != term) {
+                        continue;
+                    }
+                    hits.push((s, u.type_index, u.group));
                 }
-                hits.push((s, u.type_index, u.group));
             }
         }
         hits.sort_unstable();

@@ -377,7 +377,12 @@ fn email(v: &str) -> bool {
         && !local.ends_with('.')
         && !v.contains("..")
         && domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
-        && domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+        && domain.len() <= 253
+        && domain.split('.').all(|l| l.len() <= 63)
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| (2..=24).contains(&tld.len()) && tld.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 fn b64url_decode(s: &str) -> Option<Vec<u8>> {
