@@ -65,6 +65,24 @@ struct KeywordUse {
     case_sensitive: bool,
 }
 
+/// Regex patterns searched together in one pass.
+struct RegexSet {
+    /// Leftmost-first search over the members.
+    first: Regex,
+    /// The same members with "all matches" semantics, asked only at a candidate's start for
+    /// the other members that also match there (the leftmost-first search reports one).
+    all: Regex,
+    /// Indexes into `Engine::regex_patterns`, by pattern id of `first` and `all`.
+    members: Vec<usize>,
+    /// True when every member can match ASCII bytes only: the set is then searched only in
+    /// runs of ASCII text, so Japanese prose is skipped instead of fed byte by byte through the
+    /// automaton (the catalog keeps its patterns ASCII for this; a user's pattern that can
+    /// match other bytes lands in a second set searched over the whole text).
+    ascii_runs: bool,
+    /// The shortest match of any member: shorter ASCII runs are not searched.
+    min_len: usize,
+}
+
 /// A candidate that passed its validators, in folded-text offsets.
 struct Validated {
     type_index: usize,
@@ -79,10 +97,8 @@ pub struct Engine {
     types: Vec<TypeDef>,
     digit_patterns: Vec<DigitPattern>,
     separators: [bool; 256],
-    regex: Option<Regex>,
-    /// The same patterns with "all matches" semantics, asked only at a candidate's start for the
-    /// other patterns that also match there (the leftmost-first search reports one).
-    regex_all: Option<Regex>,
+    /// The regex patterns, split by where they must be searched (see [`RegexSet`]).
+    regex_sets: Vec<RegexSet>,
     regex_patterns: Vec<RegexPattern>,
     keywords: Option<AhoCorasick>,
     keyword_uses: Vec<Vec<KeywordUse>>,
@@ -140,18 +156,44 @@ impl Engine {
                 }
             }
         }
-        let build = |kind: MatchKind2| {
-            Regex::builder()
-                .syntax(syntax_config())
-                .configure(meta::Config::new().match_kind(kind).hybrid_cache_capacity(16 << 20))
-                .build_many(&regex_sources)
-                .map_err(|e| Error::Compile(e.to_string()))
-        };
-        let (regex, regex_all) = if regex_sources.is_empty() {
-            (None, None)
-        } else {
-            (Some(build(MatchKind2::LeftmostFirst)?), Some(build(MatchKind2::All)?))
-        };
+        // patterns that can only match ASCII search only ASCII runs; the others the whole text
+        let (mut whole, mut ascii) = (Vec::new(), Vec::new());
+        let mut min_len = Vec::new();
+        for (i, src) in regex_sources.iter().enumerate() {
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(src)
+                .map_err(|e| Error::Compile(e.to_string()))?;
+            min_len.push(hir.properties().minimum_len().unwrap_or(0));
+            if ascii_only(&hir) {
+                ascii.push(i);
+            } else {
+                whole.push(i);
+            }
+        }
+        let mut regex_sets = Vec::new();
+        for (members, ascii_runs) in [(whole, false), (ascii, true)] {
+            if members.is_empty() {
+                continue;
+            }
+            let sources: Vec<&str> = members.iter().map(|&i| regex_sources[i].as_str()).collect();
+            let build = |kind: MatchKind2| {
+                Regex::builder()
+                    .syntax(syntax_config())
+                    .configure(meta::Config::new().match_kind(kind).hybrid_cache_capacity(16 << 20))
+                    .build_many(&sources)
+                    .map_err(|e| Error::Compile(e.to_string()))
+            };
+            regex_sets.push(RegexSet {
+                first: build(MatchKind2::LeftmostFirst)?,
+                all: build(MatchKind2::All)?,
+                min_len: members.iter().map(|&i| min_len[i]).min().unwrap_or(0).max(1),
+                members,
+                ascii_runs,
+            });
+        }
         // one automaton for every keyword of every type; a term shared by groups is searched once
         let mut term_index: HashMap<String, usize> = HashMap::new();
         let mut keyword_terms = Vec::new();
@@ -191,8 +233,7 @@ impl Engine {
             types,
             digit_patterns,
             separators,
-            regex,
-            regex_all,
+            regex_sets,
             regex_patterns,
             keywords,
             keyword_uses,
@@ -312,27 +353,39 @@ impl Engine {
     }
 
     fn regex_candidates(&self, t: &str, out: &mut Vec<Validated>) {
-        let (Some(re), Some(all)) = (&self.regex, &self.regex_all) else {
-            return;
-        };
         let b = t.as_bytes();
-        let mut input = Input::new(b);
+        for set in &self.regex_sets {
+            if set.ascii_runs {
+                for_each_ascii_run(b, set.min_len, |lo, hi| self.search_set(set, t, lo, hi, out));
+            } else {
+                self.search_set(set, t, 0, b.len(), out);
+            }
+        }
+    }
+
+    /// Candidates of one set that start in `lo..hi` (look-arounds still see the whole text).
+    fn search_set(&self, set: &RegexSet, t: &str, lo: usize, hi: usize, out: &mut Vec<Validated>) {
+        let b = t.as_bytes();
+        let mut input = Input::new(b).range(lo..hi);
         let mut digits = Vec::with_capacity(64);
-        let mut set = PatternSet::new(self.regex_patterns.len());
-        while let Some(m) = re.search(&input) {
+        let mut found = PatternSet::new(set.members.len());
+        while let Some(m) = set.first.search(&input) {
             let s = m.start();
             // restart just after this start, so candidates of other types that begin inside
             // this one (a URL with a password around an e-mail-like part) are still found
+            if s + 1 > hi {
+                break;
+            }
             input.set_start(s + 1);
-            set.clear();
-            all.which_overlapping_matches(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut set);
-            for pid in set.iter() {
-                let p = &self.regex_patterns[pid.as_usize()];
+            found.clear();
+            set.all.which_overlapping_matches(&Input::new(b).range(s..hi).anchored(Anchored::Yes), &mut found);
+            for pid in found.iter() {
+                let p = &self.regex_patterns[set.members[pid.as_usize()]];
                 let (s, e) = if pid == m.pattern() && p.group == 0 {
                     (s, m.end())
                 } else {
                     let mut caps = p.single.create_captures();
-                    p.single.search_captures(&Input::new(b).range(s..).anchored(Anchored::Yes), &mut caps);
+                    p.single.search_captures(&Input::new(b).range(s..hi).anchored(Anchored::Yes), &mut caps);
                     match caps.get_group(p.group) {
                         Some(sp) => (sp.start, sp.end),
                         None => continue,
@@ -354,9 +407,6 @@ impl Engine {
                         formatted: value.bytes().any(|x| matches!(x, b' ' | b'-' | b'.')),
                     });
                 }
-            }
-            if input.start() >= b.len() {
-                break;
             }
         }
     }
@@ -449,6 +499,46 @@ impl Engine {
                     && !r.none.iter().any(has)
             })
             .map(|r| (r.level, if r.all.is_empty() && r.any.is_empty() { usize::MAX } else { nearest }))
+    }
+}
+
+/// True when the pattern can match ASCII bytes only.
+fn ascii_only(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(l) => l.0.is_ascii(),
+        HirKind::Class(Class::Bytes(c)) => c.ranges().iter().all(|r| r.end() < 0x80),
+        HirKind::Class(Class::Unicode(c)) => c.ranges().iter().all(|r| r.end().is_ascii()),
+        HirKind::Repetition(r) => ascii_only(&r.sub),
+        HirKind::Capture(c) => ascii_only(&c.sub),
+        HirKind::Concat(xs) | HirKind::Alternation(xs) => xs.iter().all(ascii_only),
+    }
+}
+
+/// Calls `f(start, end)` for each maximal run of ASCII bytes at least `min` long, testing
+/// eight bytes at a time.
+fn for_each_ascii_run(b: &[u8], min: usize, mut f: impl FnMut(usize, usize)) {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i < b.len() {
+        // skip non-ASCII
+        while i + 8 <= b.len() && u64::from_le_bytes(b[i..i + 8].try_into().unwrap()) & HIGH == HIGH {
+            i += 8;
+        }
+        while i < b.len() && !b[i].is_ascii() {
+            i += 1;
+        }
+        let start = i;
+        while i + 8 <= b.len() && u64::from_le_bytes(b[i..i + 8].try_into().unwrap()) & HIGH == 0 {
+            i += 8;
+        }
+        while i < b.len() && b[i].is_ascii() {
+            i += 1;
+        }
+        if i - start >= min {
+            f(start, i);
+        }
     }
 }
 

@@ -48,6 +48,7 @@ pub enum Validator {
     SgNric,
     KrRrn,
     FrInsee,
+    StandaloneBase64,
 }
 
 /// Every validator name, for `mamori types list` and error messages.
@@ -82,6 +83,7 @@ pub const NAMES: &[&str] = &[
     "sg_nric",
     "kr_rrn",
     "fr_insee",
+    "standalone_base64",
 ];
 
 impl Validator {
@@ -125,6 +127,7 @@ impl Validator {
             "sg_nric" => SgNric,
             "kr_rrn" => KrRrn,
             "fr_insee" => FrInsee,
+            "standalone_base64" => StandaloneBase64,
             _ => return Err(format!("unknown validator {name:?} (known: {})", NAMES.join(", "))),
         })
     }
@@ -168,6 +171,12 @@ impl Validator {
             SgNric => sg_nric(c.value),
             KrRrn => kr_rrn(d),
             FrInsee => fr_insee(c.value),
+            StandaloneBase64 => {
+                // the value is the whole base64 run, not 40 characters cut from a longer blob
+                let b64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/');
+                let t = c.text.as_bytes();
+                !(c.start > 0 && b64(&t[c.start - 1])) && !t.get(c.end).is_some_and(|b| b64(b) || *b == b'=')
+            }
         }
     }
 }
