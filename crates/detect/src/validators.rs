@@ -175,7 +175,9 @@ impl Validator {
                 // the value is the whole base64 run, not 40 characters cut from a longer blob
                 let b64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/');
                 let t = c.text.as_bytes();
-                !(c.start > 0 && b64(&t[c.start - 1])) && !t.get(c.end).is_some_and(|b| b64(b) || *b == b'=')
+                let glued_before = c.start > 0 && b64(&t[c.start - 1]);
+                let glued_after = t.get(c.end).is_some_and(|b| b64(b) || *b == b'=');
+                !glued_before && !glued_after
             }
         }
     }
