@@ -274,11 +274,24 @@ impl Engine {
         if cands.is_empty() {
             return Vec::new();
         }
-        let hits = self.keyword_hits(t, &cands);
+        // each candidate's keyword window, in bytes; empty for types without keywords
+        let windows: Vec<(usize, usize)> = cands
+            .iter()
+            .map(|c| {
+                let ty = &self.types[c.type_index];
+                if ty.keywords.is_empty() {
+                    (c.start, c.start)
+                } else {
+                    (back_chars(t, c.start, ty.proximity), forward_chars(t, c.end, ty.proximity))
+                }
+            })
+            .collect();
+        let hits = self.keyword_hits(t, &windows);
         let mut out: Vec<Detection> = cands
             .iter()
-            .filter_map(|c| {
-                let (confidence, keyword_distance) = self.score(t, &hits, c)?;
+            .zip(&windows)
+            .filter_map(|(c, &window)| {
+                let (confidence, keyword_distance) = self.score(t, &hits, c, window)?;
                 Some(Detection {
                     type_index: c.type_index,
                     pattern: c.pattern,
@@ -438,21 +451,16 @@ impl Engine {
     /// Every keyword occurrence as (start, type, group), sorted by start, searched only within
     /// the proximity windows of the candidates: on a share where most text holds no sensitive
     /// value, the keyword automaton then touches a small fraction of the bytes.
-    fn keyword_hits(&self, t: &str, cands: &[Validated]) -> Vec<(usize, u32, u8)> {
+    fn keyword_hits(&self, t: &str, windows: &[(usize, usize)]) -> Vec<(usize, u32, u8)> {
         let Some(ac) = &self.keywords else {
             return Vec::new();
         };
         let b = t.as_bytes();
-        let mut windows: Vec<(usize, usize)> = cands
+        // a keyword that starts inside a window may end past it
+        let mut windows: Vec<(usize, usize)> = windows
             .iter()
-            .filter_map(|c| {
-                let ty = &self.types[c.type_index];
-                (!ty.keywords.is_empty()).then(|| {
-                    // a keyword that starts inside the window may end past it
-                    let hi = forward_chars(t, c.end, ty.proximity) + self.longest_keyword;
-                    (back_chars(t, c.start, ty.proximity), hi.min(b.len()))
-                })
-            })
+            .filter(|w| w.0 < w.1)
+            .map(|&(lo, hi)| (lo, (hi + self.longest_keyword).min(b.len())))
             .collect();
         windows.sort_unstable();
         let mut hits = Vec::new();
@@ -482,13 +490,17 @@ impl Engine {
         hits
     }
 
-    fn score(&self, t: &str, hits: &[(usize, u32, u8)], c: &Validated) -> Option<(Confidence, usize)> {
+    fn score(
+        &self,
+        t: &str,
+        hits: &[(usize, u32, u8)],
+        c: &Validated,
+        (lo, hi): (usize, usize),
+    ) -> Option<(Confidence, usize)> {
         let ty = &self.types[c.type_index];
         let mut present = 0u64;
         let mut nearest = usize::MAX;
         if !ty.keywords.is_empty() {
-            let lo = back_chars(t, c.start, ty.proximity);
-            let hi = forward_chars(t, c.end, ty.proximity);
             let from = hits.partition_point(|h| h.0 < lo);
             for h in &hits[from..] {
                 if h.0 >= hi {
@@ -573,6 +585,10 @@ fn glen(g: &Group) -> usize {
 /// The byte offset `n` characters before `pos`.
 fn back_chars(t: &str, pos: usize, n: usize) -> usize {
     let b = t.as_bytes();
+    let guess = pos.saturating_sub(n);
+    if b[guess..pos].is_ascii() {
+        return guess; // one byte per character
+    }
     let mut i = pos;
     let mut left = n;
     while i > 0 && left > 0 {
@@ -587,6 +603,10 @@ fn back_chars(t: &str, pos: usize, n: usize) -> usize {
 /// The byte offset `n` characters after `pos`.
 fn forward_chars(t: &str, pos: usize, n: usize) -> usize {
     let b = t.as_bytes();
+    let guess = (pos + n).min(b.len());
+    if b[pos..guess].is_ascii() {
+        return guess;
+    }
     let mut i = pos;
     let mut left = n;
     while i < b.len() && left > 0 {
