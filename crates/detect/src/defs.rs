@@ -256,8 +256,11 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
             let field = |f: &str| at(&format!("pattern[{pi}].{f}"));
             let shape = match (&p.regex, &p.digits) {
                 (Some(re), None) => {
-                    let syntax = regex_automata::util::syntax::Config::new().unicode(false).utf8(false);
-                    if let Err(e) = regex_automata::meta::Regex::builder().syntax(syntax).build(re.get_ref()) {
+                    // parsing is enough to catch a user's mistakes, and costs far less than
+                    // compiling (the engine compiles every pattern once, all together)
+                    let parsed =
+                        regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(re.get_ref());
+                    if let Err(e) = parsed {
                         return Err(err(re.span().start, field("regex"), format!("invalid regex: {e}")));
                     }
                     if !re.get_ref().is_ascii() {
