@@ -2,6 +2,7 @@
 //!
 //! Exit codes (as ripgrep and gitleaks): 0 nothing sensitive found, 1 sensitive content found,
 //! 2 an error (a bad option, or an item that could not be read).
+#![forbid(unsafe_code)]
 
 mod eval;
 mod scan;

@@ -90,3 +90,61 @@ fn definition_errors_name_file_line_and_field() {
     let err = mamori_detect::defs::parse_file("b.toml", bad_toml).unwrap_err().to_string();
     assert!(err.starts_with("b.toml:3:"), "{err}");
 }
+
+/// Random text built from the pieces that stress folding and the digit scanner: every span
+/// the engine reports must slice the original on character boundaries, and nothing panics.
+#[test]
+fn random_mixed_text_never_panics_and_spans_are_valid() {
+    let engine = Engine::new(&Catalog::builtin()).unwrap();
+    let pieces = [
+        "1",
+        "4",
+        "0",
+        " ",
+        "-",
+        ".",
+        "－",
+        "ー",
+        "１",
+        "４",
+        "０",
+        "　",
+        "ｱ",
+        "あ",
+        "番号",
+        "マイナンバー",
+        "card number ",
+        "@",
+        "ｅ",
+        ":",
+        "A",
+        "K",
+        "\n",
+        "é",
+        "€",
+        "🎌",
+        "T",
+        "=",
+        "'",
+        "\"",
+        "/",
+        "eyJ",
+    ];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let len = (next() % 80) as usize;
+        let text: String = (0..len).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect();
+        for d in engine.scan(&text) {
+            assert!(
+                d.start < d.end && text.is_char_boundary(d.start) && text.is_char_boundary(d.end),
+                "{text:?} {d:?}"
+            );
+        }
+    }
+}
