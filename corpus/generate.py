@@ -249,6 +249,20 @@ def dev_files():
     d.w("2026-11-22T10:00:02.000Z INFO snmp oid 1.3.6.1.2.1.1.3.0 polled")
     d.save()
 
+def it_handover(rel):
+    d = Doc(rel)
+    d.w("【情報システム部】アカウント引き継ぎメモ")
+    for i in range(4):
+        user = rs(6, string.ascii_lowercase)
+        pw = rs(3, string.ascii_uppercase) + rs(3, string.digits) + R.choice("#!%$") + rs(3, string.ascii_lowercase)
+        d.w(f"{i + 1}. ユーザー名: {user}　初期パスワード：{d.v('password-after-label', pw)}（初回ログイン時に変更）")
+    pin = "".join(R.sample("123456789", 4))
+    d.w(f"社用カードの暗証番号は{d.v('password-after-label', pin)}です。")
+    d.w(f"VPN  ID: vpn-{rs(4, string.digits)}  PW: {d.v('password-after-label', rs(10))}")
+    d.w("※ パスワードを変更してください。パスワード：******** は伏せ字です。")
+    d.w("※ passport の番号は人事部へ。暗証番号 0000 は初期値（無効）。")
+    d.save("cp932")
+
 def negatives():
     d = Doc("sales/orders-2026-10.csv")
     d.w("order_no,ordered_at,sku,qty,amount,tracking")
@@ -297,6 +311,7 @@ def main():
     cards_fullwidth("support/call-log-bom.txt")
     us_customers("us/crm-export.csv")
     global_ids("global/mobility.txt")
+    it_handover("it/handover-sjis.txt")
     dev_files()
     negatives()
     misc()

@@ -92,6 +92,10 @@ pub fn run(c: TypesCommand) -> anyhow::Result<u8> {
 fn pattern_regex(shape: &Shape) -> String {
     match shape {
         Shape::Regex { regex, .. } => regex.clone(),
+        Shape::AfterLabel { labels, regex, .. } => {
+            let labels: Vec<String> = labels.iter().map(|l| regex_escape(l)).collect();
+            format!("(?:{})[ \\t:=]*{regex}", labels.join("|"))
+        }
         Shape::Digits { lengths, groups, any_grouping, separators, .. } => {
             let sep: String = separators.iter().map(|&b| format!("\\x{b:02x}")).collect();
             let mut alts: Vec<String> = lengths.iter().map(|l| format!("\\d{{{l}}}")).collect();
@@ -104,4 +108,9 @@ fn pattern_regex(shape: &Shape) -> String {
             format!("\\b(?:{})\\b", alts.join("|"))
         }
     }
+}
+
+/// Escapes regex metacharacters in a label.
+fn regex_escape(s: &str) -> String {
+    s.chars().flat_map(|c| if "\\.+*?()|[]{}^$#&-~".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
 }

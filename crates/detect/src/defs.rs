@@ -58,6 +58,8 @@ struct RawPattern {
     #[serde(default)]
     group: Option<usize>,
     #[serde(default)]
+    after: Vec<String>,
+    #[serde(default)]
     digits: Option<Spanned<Vec<usize>>>,
     #[serde(default)]
     groups: Vec<Spanned<String>>,
@@ -157,6 +159,10 @@ pub enum Shape {
     },
     /// An ASCII-mode regex; `group` selects the capture that is the value.
     Regex { regex: String, group: Option<usize> },
+    /// A value right after one of `labels` (and separators: spaces, `:`, `=`, `は`), matched
+    /// by `regex` anchored there: `パスワード：Xy7!kq2`, where no ASCII pattern can see the label.
+    /// Labels match case-sensitively after width folding; ASCII labels belong in a `regex`.
+    AfterLabel { labels: Vec<String>, regex: String, group: Option<usize> },
 }
 
 #[derive(Clone, Debug)]
@@ -254,6 +260,13 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
         for (pi, sp) in raw.patterns.iter().enumerate() {
             let p = sp.get_ref();
             let field = |f: &str| at(&format!("pattern[{pi}].{f}"));
+            if !p.after.is_empty() && p.regex.is_none() {
+                return Err(err(
+                    sp.span().start,
+                    field("after"),
+                    "`after` labels go with a `regex` for the value".into(),
+                ));
+            }
             let shape = match (&p.regex, &p.digits) {
                 (Some(re), None) => {
                     // parsing is enough to catch a user's mistakes, and costs far less than
@@ -270,7 +283,11 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                             "patterns are ASCII: they run on text whose full-width characters are folded".into(),
                         ));
                     }
-                    Shape::Regex { regex: re.get_ref().clone(), group: p.group }
+                    if p.after.is_empty() {
+                        Shape::Regex { regex: re.get_ref().clone(), group: p.group }
+                    } else {
+                        Shape::AfterLabel { labels: p.after.clone(), regex: re.get_ref().clone(), group: p.group }
+                    }
                 }
                 (None, Some(d)) => {
                     let lengths = d.get_ref().clone();
