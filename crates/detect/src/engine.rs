@@ -478,23 +478,8 @@ impl Engine {
                 let p = &self.label_patterns[li];
                 let mut caps = p.value.create_captures();
                 p.value.search_captures(&at, &mut caps);
-                let Some(span) = caps.get_group(p.group) else { continue };
-                let (s, e) = (span.start, span.end);
-                if s >= e || !t.is_char_boundary(s) || !t.is_char_boundary(e) {
-                    continue;
-                }
-                let value = &t[s..e];
-                digits.clear();
-                digits.extend(value.bytes().filter(u8::is_ascii_digit));
-                let c = Candidate { value, digits: &digits, text: t, start: s, end: e };
-                if p.validators.iter().all(|v| v.check(&c)) {
-                    out.push(Validated {
-                        type_index: p.type_index,
-                        pattern: p.pattern,
-                        start: s,
-                        end: e,
-                        formatted: false,
-                    });
+                if let Some(span) = caps.get_group(p.group) {
+                    validate(t, span, (p.type_index, p.pattern), &p.validators, &mut digits, out);
                 }
             }
         }
@@ -536,23 +521,8 @@ impl Engine {
                     p.single.search_captures(&at, caps);
                     caps.get_group(p.group)
                 };
-                let Some(span) = span else { continue };
-                let (s, e) = (span.start, span.end);
-                if s >= e || !t.is_char_boundary(s) || !t.is_char_boundary(e) {
-                    continue;
-                }
-                let value = &t[s..e];
-                scratch.digits.clear();
-                scratch.digits.extend(value.bytes().filter(u8::is_ascii_digit));
-                let c = Candidate { value, digits: &scratch.digits, text: t, start: s, end: e };
-                if p.validators.iter().all(|v| v.check(&c)) {
-                    out.push(Validated {
-                        type_index: p.type_index,
-                        pattern: p.pattern,
-                        start: s,
-                        end: e,
-                        formatted: value.bytes().any(|x| matches!(x, b' ' | b'-' | b'.')),
-                    });
+                if let Some(span) = span {
+                    validate(t, span, (p.type_index, p.pattern), &p.validators, &mut scratch.digits, out);
                 }
             }
         }
@@ -645,6 +615,30 @@ impl Engine {
                     && !r.none.iter().any(has)
             })
             .map(|r| (r.level, if r.all.is_empty() && r.any.is_empty() { usize::MAX } else { nearest }))
+    }
+}
+
+/// Keeps `span` as a candidate of (type, pattern) when it slices `t` on character boundaries
+/// and every validator passes. `digits` is a reused buffer.
+fn validate(
+    t: &str,
+    span: regex_automata::Span,
+    (type_index, pattern): (usize, usize),
+    validators: &[Validator],
+    digits: &mut Vec<u8>,
+    out: &mut Vec<Validated>,
+) {
+    let (start, end) = (span.start, span.end);
+    if start >= end || !t.is_char_boundary(start) || !t.is_char_boundary(end) {
+        return;
+    }
+    let value = &t[start..end];
+    digits.clear();
+    digits.extend(value.bytes().filter(u8::is_ascii_digit));
+    let c = Candidate { value, digits, text: t, start, end };
+    if validators.iter().all(|v| v.check(&c)) {
+        let formatted = value.bytes().any(|x| matches!(x, b' ' | b'-' | b'.'));
+        out.push(Validated { type_index, pattern, start, end, formatted });
     }
 }
 
