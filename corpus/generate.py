@@ -301,7 +301,10 @@ def misc():
         f.write("\n".join(d.parts).encode("utf-8", "surrogateescape"))
 
 def main():
-    shutil.rmtree(SHARE, ignore_errors=True)
+    # share/office/ is generate_office.py's
+    for d in os.listdir(SHARE) if os.path.isdir(SHARE) else []:
+        if d != "office":
+            shutil.rmtree(os.path.join(SHARE, d), ignore_errors=True)
     hr_roster("hr/roster-utf8.txt", "utf-8")
     hr_roster("hr/roster-sjis.csv", "cp932")
     hr_roster("hr/roster-eucjp.txt", "euc_jp")

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// The corpus directory; its ground truth is CORPUS/ground-truth.jsonl.
+    /// The corpus directory; its ground truth is CORPUS/ground-truth*.jsonl.
     corpus: PathBuf,
     /// Count matches at or above this confidence.
     #[arg(long, default_value = "medium")]
@@ -24,17 +24,30 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<u8> {
-    let truth_path = a.corpus.join("ground-truth.jsonl");
-    let text = std::fs::read_to_string(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
-    let truth: Vec<TruthRow> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", truth_path.display(), i + 1)))
-        .collect::<anyhow::Result<_>>()?;
+    let mut truth: Vec<TruthRow> = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&a.corpus)
+        .with_context(|| format!("reading {}", a.corpus.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("ground-truth") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("{}: no ground-truth*.jsonl", a.corpus.display());
+    }
+    for truth_path in &files {
+        let text = std::fs::read_to_string(truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
+        for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            truth.push(serde_json::from_str(l).with_context(|| format!("{}:{}", truth_path.display(), i + 1))?);
+        }
+    }
     let engine = Arc::new(Engine::new(&crate::load_catalog(&[], &[])?)?);
     // the ground truth and the generator describe the corpus; they are not part of it
-    let exclude = vec!["ground-truth.jsonl".to_string(), "generate.py".to_string()];
+    let exclude = vec!["ground-truth*.jsonl".to_string(), "generate*.py".to_string()];
     let scanner = Scanner::new(engine, ScanOptions { max_matches: usize::MAX, exclude, ..ScanOptions::default() })?;
     let items = Mutex::new(Vec::new());
     scanner.scan_paths(std::slice::from_ref(&a.corpus), |item| {

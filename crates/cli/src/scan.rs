@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mamori_detect::{Confidence, Engine};
-use mamori_extract::TextOptions;
+use mamori_extract::{Limits, TextOptions};
 use mamori_report::{Format, Printer, Summary};
 use mamori_scan::{ScanOptions, Scanner};
 use std::io::{IsTerminal, Write};
@@ -45,6 +45,21 @@ pub struct ScanArgs {
     /// Skip files larger than this many bytes (default: no limit; large files are read in windows).
     #[arg(long)]
     max_filesize: Option<u64>,
+    /// Skip documents and archives nested deeper than this (`a.zip!b.zip!c.docx` is 2).
+    #[arg(long, default_value_t = Limits::default().max_depth)]
+    max_depth: u32,
+    /// Largest document or archive read whole, and largest expanded member, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_member_size)]
+    max_member_size: u64,
+    /// Largest total expanded size of everything inside one file, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_total_size)]
+    max_total_size: u64,
+    /// Largest compression ratio of a member over 1 MiB (zip bombs go over it).
+    #[arg(long, default_value_t = Limits::default().max_ratio)]
+    max_ratio: u64,
+    /// Seconds allowed for one file and everything inside it.
+    #[arg(long, default_value_t = Limits::default().timeout.as_secs())]
+    timeout: u64,
     /// Most matches listed per type and item (counts stay complete).
     #[arg(long, default_value_t = 1000)]
     max_matches: usize,
@@ -63,6 +78,14 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         min_confidence: a.min_confidence,
         max_matches: a.max_matches,
         text: TextOptions { max_size: a.max_filesize, ..TextOptions::default() },
+        limits: Limits {
+            max_depth: a.max_depth,
+            max_member_size: a.max_member_size,
+            max_total_size: a.max_total_size,
+            max_ratio: a.max_ratio,
+            timeout: Duration::from_secs(a.timeout),
+            ..Limits::default()
+        },
     };
     let scanner = Scanner::new(engine, opts)?;
     let started = Instant::now();
@@ -101,7 +124,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     };
     let (stdin, paths): (Vec<_>, Vec<_>) = a.paths.into_iter().partition(|p| p.as_os_str() == "-");
     if !stdin.is_empty() {
-        on_item(scanner.scan_reader("-", std::io::stdin().lock()));
+        scanner.scan_reader("-", std::io::stdin().lock(), None, &on_item);
     }
     scanner.scan_paths(&paths, on_item)?;
     if let Some(pb) = progress {

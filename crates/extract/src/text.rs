@@ -1,6 +1,6 @@
 //! Streaming decode of a text item into overlapping windows.
 
-use crate::{sniff, Error, Sniffed};
+use crate::{sniff, Error, Mark, Sniffed};
 use encoding_rs::{CoderResult, Encoding};
 use std::io::Read;
 
@@ -31,6 +31,23 @@ pub struct Window<'a> {
     /// 1-based line number of `text[0]`.
     pub line: u64,
     pub report: std::ops::Range<usize>,
+    /// Which part of the item the text came from (`word/footer1.xml`, `slide 3 notes`); empty
+    /// for plain text.
+    pub part: &'a str,
+    /// Finer places inside `text`, in offset order.
+    pub marks: &'a [Mark],
+}
+
+impl Window<'_> {
+    /// Where the text at `offset` came from: the last mark at or before it, else the part.
+    pub fn place(&self, offset: usize) -> Option<&str> {
+        let i = self.marks.partition_point(|m| m.offset <= offset);
+        match i {
+            0 if self.part.is_empty() => None,
+            0 => Some(self.part),
+            _ => Some(&self.marks[i - 1].place),
+        }
+    }
 }
 
 /// What was read.
@@ -42,6 +59,28 @@ pub struct TextInfo {
     pub lossy: bool,
     /// Bytes read from the item.
     pub bytes: u64,
+}
+
+impl TextInfo {
+    /// The encoding as reported: its name, and whether bytes were replaced.
+    pub fn label(&self) -> String {
+        if self.lossy {
+            format!("{} (invalid bytes replaced)", self.encoding)
+        } else {
+            self.encoding.to_string()
+        }
+    }
+}
+
+/// Decodes a whole text item held in memory (markup, mail) with the sniffed encoding.
+pub(crate) fn decode_all(data: &[u8]) -> (String, String) {
+    let (encoding, bom) = match sniff(&data[..data.len().min(64 << 10)]) {
+        Sniffed::Text { encoding, bom } => (encoding, bom),
+        Sniffed::Binary { .. } => (encoding_rs::UTF_8, 0),
+    };
+    let (text, lossy) = encoding.decode_without_bom_handling(&data[bom..]);
+    let info = TextInfo { encoding: encoding.name(), lossy, bytes: data.len() as u64 };
+    (text.into_owned(), info.label())
 }
 
 /// Reads an item, sniffs it, and calls `on_window` for each window of its text.
@@ -89,7 +128,14 @@ pub fn read_text<R: Read>(
                 if last && text.len() < window + 2 * opts.context { text.len() } else { floor_char(&text, window) };
             let is_last = last && end == text.len();
             let report_to = if is_last { end } else { floor_char(&text, end - opts.context) };
-            on_window(&Window { text: &text[..end], base, line, report: report_from..report_to.max(report_from) });
+            on_window(&Window {
+                text: &text[..end],
+                base,
+                line,
+                report: report_from..report_to.max(report_from),
+                part: "",
+                marks: &[],
+            });
             if is_last {
                 text.clear();
                 break;

@@ -136,8 +136,11 @@ pub struct Match {
     pub confidence: Confidence,
     /// Byte offset of the value in the item's text, as UTF-8 (for a UTF-8 file, the file offset).
     pub offset: u64,
-    /// 1-based line number of the value in the item's text.
+    /// 1-based line number of the value in the item's text (in its part, for documents).
     pub line: u64,
+    /// Where in a document the value is (`word/footer1.xml`, `Sheet2!C7`, `slide 3 notes`,
+    /// `page 12`); `None` for plain text.
+    pub part: Option<String>,
 }
 
 /// All matches of one sensitive type in one item. Its confidence is its best match's.
@@ -181,6 +184,10 @@ pub struct ItemReport {
     pub status: ItemStatus,
     /// The reason for `skipped` or `error`.
     pub error: Option<String>,
+    /// A caveat about how the item was read (`best effort`), if any.
+    pub note: Option<String>,
+    /// True for an item inside another (archive member, attachment, embedded object).
+    pub nested: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -193,6 +200,8 @@ impl ItemReport {
             size: None,
             status: ItemStatus::Ok,
             error: None,
+            note: None,
+            nested: false,
             findings: Vec::new(),
         }
     }
@@ -220,13 +229,16 @@ impl Serialize for ItemView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let it = self.item;
-        let mut st = s.serialize_struct("Item", 7)?;
+        let mut st = s.serialize_struct("Item", 8)?;
         st.serialize_field("path", &it.path)?;
         st.serialize_field("format", &it.format)?;
         st.serialize_field("encoding", &it.encoding)?;
         st.serialize_field("size", &it.size)?;
         st.serialize_field("status", &it.status)?;
         st.serialize_field("error", &it.error)?;
+        if let Some(note) = &it.note {
+            st.serialize_field("note", note)?;
+        }
         let findings: Vec<FindingView> = it.findings.iter().map(|f| FindingView { f, reveal: self.reveal }).collect();
         st.serialize_field("findings", &findings)?;
         st.end()
@@ -259,7 +271,7 @@ struct MatchView<'a> {
 impl Serialize for MatchView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Match", 4)?;
+        let mut st = s.serialize_struct("Match", 5)?;
         if self.reveal {
             st.serialize_field("value", self.m.value.reveal())?;
         } else {
@@ -268,6 +280,9 @@ impl Serialize for MatchView<'_> {
         st.serialize_field("confidence", &self.m.confidence)?;
         st.serialize_field("offset", &self.m.offset)?;
         st.serialize_field("line", &self.m.line)?;
+        if let Some(part) = &self.m.part {
+            st.serialize_field("part", part)?;
+        }
         st.end()
     }
 }

@@ -64,7 +64,10 @@ impl Summary {
         match item.status {
             ItemStatus::Ok => {
                 self.scanned += 1;
-                self.bytes += item.size.unwrap_or(0);
+                // input bytes: members are inside their container's bytes already
+                if !item.nested {
+                    self.bytes += item.size.unwrap_or(0);
+                }
             }
             ItemStatus::Skipped => {
                 self.skipped += 1;
@@ -136,7 +139,7 @@ pub struct Printer<W: Write> {
     json_first: bool,
 }
 
-const CSV_HEADER: [&str; 11] = [
+const CSV_HEADER: [&str; 12] = [
     "path",
     "format",
     "status",
@@ -148,6 +151,7 @@ const CSV_HEADER: [&str; 11] = [
     "confidence",
     "offset",
     "line",
+    "part",
 ];
 
 impl<W: Write> Printer<W> {
@@ -194,7 +198,7 @@ impl<W: Write> Printer<W> {
             item.error.clone().unwrap_or_default(),
         ];
         if item.findings.is_empty() {
-            w.write_record(base.iter().cloned().chain(std::iter::repeat_n(String::new(), 7)))?;
+            w.write_record(base.iter().cloned().chain(std::iter::repeat_n(String::new(), 8)))?;
         }
         for f in &item.findings {
             for m in &f.matches {
@@ -206,6 +210,7 @@ impl<W: Write> Printer<W> {
                     m.confidence.to_string(),
                     m.offset.to_string(),
                     m.line.to_string(),
+                    m.part.clone().unwrap_or_default(),
                 ];
                 w.write_record(base.iter().cloned().chain(row))?;
             }
@@ -215,30 +220,27 @@ impl<W: Write> Printer<W> {
     }
 
     fn table(&mut self, item: &ItemReport) -> io::Result<()> {
-        match item.status {
-            ItemStatus::Ok if item.findings.is_empty() => Ok(()),
-            ItemStatus::Ok => {
-                writeln!(self.out, "{}", item.path)?;
-                for f in &item.findings {
-                    let shown: Vec<String> =
-                        f.matches.iter().take(3).map(|m| format!("{}:{}", m.line, self.value(m))).collect();
-                    let more = if f.count > 3 { format!(" (+{} more)", f.count - 3) } else { String::new() };
-                    writeln!(
-                        self.out,
-                        "  {:<34} {:<6} {:>5}  {}{}",
-                        f.type_id,
-                        f.confidence,
-                        f.count,
-                        shown.join("  "),
-                        more
-                    )?;
-                }
-                Ok(())
-            }
-            status => {
-                writeln!(self.out, "{}\n  {}: {}", item.path, status.as_str(), item.error.as_deref().unwrap_or(""))
-            }
+        if item.status == ItemStatus::Ok && item.findings.is_empty() {
+            return Ok(());
         }
+        writeln!(self.out, "{}", item.path)?;
+        for f in &item.findings {
+            let shown: Vec<String> = f
+                .matches
+                .iter()
+                .take(3)
+                .map(|m| match &m.part {
+                    Some(part) => format!("{part}:{}", self.value(m)),
+                    None => format!("{}:{}", m.line, self.value(m)),
+                })
+                .collect();
+            let more = if f.count > 3 { format!(" (+{} more)", f.count - 3) } else { String::new() };
+            writeln!(self.out, "  {:<34} {:<6} {:>5}  {}{}", f.type_id, f.confidence, f.count, shown.join("  "), more)?;
+        }
+        if item.status != ItemStatus::Ok {
+            writeln!(self.out, "  {}: {}", item.status.as_str(), item.error.as_deref().unwrap_or(""))?;
+        }
+        Ok(())
     }
 
     /// Closes the output with the summary (a JSON Lines object, the JSON document's tail, or
@@ -291,6 +293,7 @@ mod tests {
                 confidence: Confidence::High,
                 offset: 120,
                 line: 3,
+                part: None,
             }],
         });
         r

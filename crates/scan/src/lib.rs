@@ -9,7 +9,7 @@
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use mamori_detect::Engine;
-use mamori_extract::{read_text, TextOptions};
+use mamori_extract::{detect_head, extract, read_text, Budget, Head, Limits, Sink, TextOptions, Window};
 use mamori_model::{Confidence, Finding, ItemReport, ItemStatus, Match, SensitiveValue};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -44,6 +44,8 @@ pub struct ScanOptions {
     /// Most matches listed per finding (the count is always complete).
     pub max_matches: usize,
     pub text: TextOptions,
+    /// Limits for documents and archives: nesting, expanded sizes, ratio, time.
+    pub limits: Limits,
 }
 
 impl Default for ScanOptions {
@@ -55,6 +57,7 @@ impl Default for ScanOptions {
             min_confidence: Confidence::Low,
             max_matches: 1000,
             text: TextOptions::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -102,12 +105,9 @@ impl Scanner {
             .build()
             .map_err(|e| Error::Threads { threads, message: e.to_string() })?;
         pool.install(|| {
-            self.walk(roots).par_bridge().for_each(|entry| {
-                let report = match entry {
-                    Walked::File(path) => self.scan_file(&path),
-                    Walked::Report(r) => r,
-                };
-                on_item(report);
+            self.walk(roots).par_bridge().for_each(|entry| match entry {
+                Walked::File(path) => self.scan_file(&path, &on_item),
+                Walked::Report(r) => on_item(r),
             })
         });
         Ok(())
@@ -154,83 +154,194 @@ impl Scanner {
         })
     }
 
-    /// Scans one file.
-    pub fn scan_file(&self, path: &Path) -> ItemReport {
+    /// Scans one file; `on_item` gets its report and one per nested item (archive members,
+    /// attachments, embedded objects), children first.
+    pub fn scan_file(&self, path: &Path, on_item: &dyn Fn(ItemReport)) {
         let name = path.display().to_string();
         let file = match File::open(path) {
             Ok(f) => f,
-            Err(e) => return ItemReport::new(name).failed(ItemStatus::Error, e.to_string()),
+            Err(e) => return on_item(ItemReport::new(name).failed(ItemStatus::Error, e.to_string())),
         };
         let size = file.metadata().ok().map(|m| m.len());
         // an oversized file is skipped before a byte of it is read
         if let Err(e) = size.map_or(Ok(()), |s| self.opts.text.check_size(s)) {
             let mut r = failed(ItemReport::new(name), e);
             r.size = size;
-            return r;
+            return on_item(r);
         }
-        let mut r = self.scan_reader(&name, file);
-        r.size = size.or(r.size);
-        r
+        self.scan_reader(&name, file, size, on_item)
     }
 
-    /// Scans any reader as one item named `name` (stdin, a test buffer).
-    pub fn scan_reader(&self, name: &str, reader: impl Read) -> ItemReport {
-        let mut report = ItemReport::new(name);
-        let mut by_type: BTreeMap<usize, Finding> = BTreeMap::new();
-        let types = self.engine.types();
-        let result = read_text(reader, &self.opts.text, |w| {
-            let mut dets = self.engine.scan(w.text);
-            dets.retain(|d| w.report.contains(&d.start) && d.confidence >= self.opts.min_confidence);
-            dets.sort_by_key(|d| d.start);
-            let (mut line, mut counted) = (w.line, 0usize);
-            for d in dets {
-                line += memchr::memchr_iter(b'\n', &w.text.as_bytes()[counted..d.start]).count() as u64;
-                counted = d.start;
-                let f = by_type.entry(d.type_index).or_insert_with(|| Finding {
-                    type_id: types[d.type_index].id.clone(),
-                    confidence: d.confidence,
-                    count: 0,
-                    matches: Vec::new(),
-                });
-                f.count += 1;
-                f.confidence = f.confidence.max(d.confidence);
-                if f.matches.len() < self.opts.max_matches {
-                    f.matches.push(Match {
-                        value: SensitiveValue::new(&w.text[d.start..d.end]),
-                        confidence: d.confidence,
-                        offset: w.base + d.start as u64,
-                        line,
-                    });
-                }
+    /// Scans any reader as one item named `name` (stdin, a test buffer). Plain text streams
+    /// through in windows; documents and containers are read whole, within the limits.
+    pub fn scan_reader(&self, name: &str, mut reader: impl Read, size: Option<u64>, on_item: &dyn Fn(ItemReport)) {
+        let mut head = Vec::with_capacity(64 << 10);
+        if let Err(e) = reader.by_ref().take(64 << 10).read_to_end(&mut head) {
+            return on_item(ItemReport::new(name).failed(ItemStatus::Error, e.to_string()));
+        }
+        let whole_limit = self.opts.limits.max_member_size;
+        let stream = match detect_head(&head) {
+            Head::Text => true,
+            Head::Markup(_) => size.is_some_and(|s| s > whole_limit),
+            Head::Whole => false,
+            Head::Unsupported { format, reason } => {
+                let mut r = ItemReport::new(name).failed(ItemStatus::Skipped, reason);
+                r.format = format.to_string();
+                r.size = size;
+                return on_item(r);
             }
-        });
-        match result {
+        };
+        if stream {
+            return on_item(self.scan_text(name, std::io::Cursor::new(head).chain(reader), size));
+        }
+        let mut data = head;
+        let read = reader.take(whole_limit.saturating_sub(data.len() as u64) + 1).read_to_end(&mut data);
+        let mut report = match read {
+            Err(e) => ItemReport::new(name).failed(ItemStatus::Error, e.to_string()),
+            Ok(_) if data.len() as u64 > whole_limit => ItemReport::new(name).failed(
+                ItemStatus::Skipped,
+                format!("larger than the limit of {whole_limit} bytes for a document or archive"),
+            ),
+            Ok(_) => return self.scan_bytes(name, &data, &Budget::new(self.opts.limits.clone()), on_item),
+        };
+        report.size = size;
+        on_item(report)
+    }
+
+    /// Streams a plain text item through the engine in windows.
+    fn scan_text(&self, name: &str, reader: impl Read, size: Option<u64>) -> ItemReport {
+        let mut report = ItemReport::new(name);
+        let mut found = Collector::new(self);
+        match read_text(reader, &self.opts.text, |w| found.window(w)) {
             Ok(info) => {
                 report.format = "text".into();
-                report.encoding = Some(if info.lossy {
-                    format!("{} (invalid bytes replaced)", info.encoding)
-                } else {
-                    info.encoding.to_string()
-                });
+                report.encoding = Some(info.label());
                 report.size = Some(info.bytes);
-                let mut findings: Vec<Finding> = by_type.into_values().collect();
-                findings.sort_by(|a, b| b.confidence.cmp(&a.confidence).then(a.type_id.cmp(&b.type_id)));
-                report.findings = findings;
+                report.findings = found.finish();
             }
-            Err(e) => report = failed(report, e),
+            Err(e) => {
+                report = failed(report, e);
+                report.size = size;
+            }
         }
         report
+    }
+
+    /// Scans an item held in memory, and recursively what it contains.
+    fn scan_bytes(&self, name: &str, data: &[u8], budget: &Budget, on_item: &dyn Fn(ItemReport)) {
+        let mut report = ItemReport::new(name);
+        report.size = Some(data.len() as u64);
+        report.nested = budget.depth > 0;
+        let mut sink = ItemSink { scanner: self, name, found: Collector::new(self), on_item };
+        match extract(data, &self.opts.text, budget, &mut sink) {
+            Ok(x) => {
+                report.format = x.format.to_string();
+                report.encoding = x.encoding;
+                report.note = x.note.map(str::to_string);
+                report.findings = sink.found.finish();
+                if !x.problems.is_empty() {
+                    let more = x.problems.len().saturating_sub(3);
+                    let mut reason = x.problems[..x.problems.len().min(3)].join("; ");
+                    if more > 0 {
+                        reason.push_str(&format!("; and {more} more"));
+                    }
+                    report = report.failed(ItemStatus::Error, reason);
+                }
+            }
+            Err(e) => {
+                let findings = sink.found.finish();
+                report = failed(report, e);
+                report.findings = findings;
+            }
+        }
+        on_item(report)
+    }
+}
+
+/// Receives one item's text and members from the extractor.
+struct ItemSink<'a> {
+    scanner: &'a Scanner,
+    name: &'a str,
+    found: Collector<'a>,
+    on_item: &'a dyn Fn(ItemReport),
+}
+
+impl Sink for ItemSink<'_> {
+    fn window(&mut self, w: &Window) {
+        self.found.window(w);
+    }
+
+    fn member(&mut self, member: &str, data: Result<Vec<u8>, mamori_extract::Error>, budget: &Budget) {
+        let path = format!("{}!{member}", self.name);
+        let nested = data.and_then(|d| budget.nested().map(|b| (d, b)));
+        match nested {
+            Ok((data, budget)) => self.scanner.scan_bytes(&path, &data, &budget, self.on_item),
+            Err(e) => {
+                let mut r = failed(ItemReport::new(path), e);
+                r.nested = true;
+                (self.on_item)(r)
+            }
+        }
+    }
+}
+
+/// Runs the engine over windows and gathers findings by type.
+struct Collector<'a> {
+    scanner: &'a Scanner,
+    by_type: BTreeMap<usize, Finding>,
+}
+
+impl<'a> Collector<'a> {
+    fn new(scanner: &'a Scanner) -> Self {
+        Collector { scanner, by_type: BTreeMap::new() }
+    }
+
+    fn window(&mut self, w: &Window) {
+        let (engine, opts) = (&self.scanner.engine, &self.scanner.opts);
+        let types = engine.types();
+        let mut dets = engine.scan(w.text);
+        dets.retain(|d| w.report.contains(&d.start) && d.confidence >= opts.min_confidence);
+        dets.sort_by_key(|d| d.start);
+        let (mut line, mut counted) = (w.line, 0usize);
+        for d in dets {
+            line += memchr::memchr_iter(b'\n', &w.text.as_bytes()[counted..d.start]).count() as u64;
+            counted = d.start;
+            let f = self.by_type.entry(d.type_index).or_insert_with(|| Finding {
+                type_id: types[d.type_index].id.clone(),
+                confidence: d.confidence,
+                count: 0,
+                matches: Vec::new(),
+            });
+            f.count += 1;
+            f.confidence = f.confidence.max(d.confidence);
+            if f.matches.len() < opts.max_matches {
+                f.matches.push(Match {
+                    value: SensitiveValue::new(&w.text[d.start..d.end]),
+                    confidence: d.confidence,
+                    offset: w.base + d.start as u64,
+                    line,
+                    part: w.place(d.start).map(str::to_string),
+                });
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self.by_type.into_values().collect();
+        findings.sort_by(|a, b| b.confidence.cmp(&a.confidence).then(a.type_id.cmp(&b.type_id)));
+        findings
     }
 }
 
 /// The status and reason of an item that yielded no text.
 fn failed(mut report: ItemReport, e: mamori_extract::Error) -> ItemReport {
+    use mamori_extract::Error as E;
     match e {
-        mamori_extract::Error::Unsupported { format, reason } => {
+        E::Unsupported { format, reason } => {
             report.format = format.to_string();
             report.failed(ItemStatus::Skipped, reason)
         }
-        mamori_extract::Error::OverBudget(reason) => report.failed(ItemStatus::Skipped, reason),
+        E::OverBudget(reason) | E::Encrypted(reason) => report.failed(ItemStatus::Skipped, reason),
         e => report.failed(ItemStatus::Error, e.to_string()),
     }
 }

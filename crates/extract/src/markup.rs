@@ -1,0 +1,199 @@
+//! HTML and generic XML: the text a reader sees (and, for XML, attribute values, where data
+//! files keep much of theirs), without tags, with character references resolved.
+
+use crate::xml::{value, walk, Node, TextBuf};
+use crate::{Cx, Error};
+
+pub(crate) fn html(text: &str, cx: &mut Cx) -> Result<(), Error> {
+    html_part("", text, cx);
+    Ok(())
+}
+
+/// Hands out the text of an HTML document or fragment as the part `part`.
+pub(crate) fn html_part(part: &str, html: &str, cx: &mut Cx) {
+    cx.part(part, &html_text(html), &[]);
+}
+
+/// Elements after which a reader sees a line break.
+const BLOCK: &[&str] = &[
+    "p",
+    "div",
+    "br",
+    "tr",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "title",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "pre",
+    "blockquote",
+    "hr",
+    "form",
+    "option",
+];
+
+/// Attributes whose values a person sees or fills in.
+const SHOWN_ATTRS: &[&str] = &["value", "alt", "title", "placeholder", "content", "href"];
+
+/// A tolerant tag stripper: HTML in the wild is rarely well-formed enough for an XML parser.
+pub(crate) fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        push_text(&mut out, &rest[..lt]);
+        rest = &rest[lt..];
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.find("-->").map_or("", |e| &after[e + 3..]);
+            continue;
+        }
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[1..end];
+        rest = rest.get(end + 1..).unwrap_or("");
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if !tag.starts_with('/') && (name == "script" || name == "style") {
+            let close = format!("</{name}");
+            let lower = rest.to_ascii_lowercase();
+            rest = lower.find(&close).map_or("", |e| &rest[e..]);
+            continue;
+        }
+        for a in SHOWN_ATTRS {
+            if let Some(v) = attr_value(tag, a) {
+                out.push(' ');
+                push_text(&mut out, v);
+                out.push(' ');
+            }
+        }
+        if (name == "td" || name == "th") && !tag.starts_with('/') {
+            out.push('\t');
+        } else if BLOCK.contains(&name.as_str()) && !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    push_text(&mut out, rest);
+    out
+}
+
+/// The quoted value of `name="..."` in a start tag.
+fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(name) {
+        let at = from + i;
+        from = at + name.len();
+        let before_ok = at > 0 && lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = tag[from..].trim_start();
+        if let (true, Some(r)) = (before_ok, rest.strip_prefix('=')) {
+            let r = r.trim_start();
+            let q = r.chars().next()?;
+            if q == '"' || q == '\'' {
+                return r[1..].find(q).map(|e| &r[1..1 + e]);
+            }
+        }
+    }
+    None
+}
+
+/// Appends text with character references resolved.
+fn push_text(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let semi = rest[..rest.len().min(12)].find(';');
+        let resolved = semi.and_then(|e| entity(&rest[1..e]).map(|c| (c, e)));
+        match resolved {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let n = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(n);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" | "ensp" | "emsp" | "thinsp" => ' ',
+        "ndash" => '–',
+        "mdash" => '—',
+        "yen" => '¥',
+        "copy" => '©',
+        _ => return None,
+    })
+}
+
+/// Generic XML: text and attribute values, one per line. A document that does not parse is
+/// scanned as the plain text it also is.
+pub(crate) fn xml(text: &str, cx: &mut Cx) -> Result<(), Error> {
+    let mut buf = TextBuf::default();
+    let parsed = walk(text, "xml", false, cx.budget, |node| match node {
+        Node::Open { elem, .. } => {
+            for a in elem.attributes().flatten() {
+                let v = value(&a);
+                if !v.trim().is_empty() {
+                    buf.newline();
+                    buf.push(&v);
+                    buf.newline();
+                }
+            }
+        }
+        Node::Close { .. } => buf.newline(),
+        Node::Text(t) => buf.push(t),
+    });
+    match parsed {
+        Ok(()) => cx.part("", &buf.text, &[]),
+        Err(Error::OverBudget(m)) => return Err(Error::OverBudget(m)),
+        Err(_) => cx.part("", text, &[]),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_text_drops_tags_scripts_and_resolves_references() {
+        let html = "<html><head><style>p{}</style><script>var a='<p>';</script></head><body><p>My&nbsp;Number: \
+                    6214&#32;9832 0257</p><input value=\"4111-1111\"><!-- 1234 --><table><tr><td>a</td><td>b</td></tr></table></body></html>";
+        let t = html_text(html);
+        assert!(t.contains("My Number: 6214 9832 0257"), "{t:?}");
+        assert!(t.contains("4111-1111"));
+        assert!(!t.contains("var a") && !t.contains("1234") && !t.contains("p{}"));
+        assert!(t.contains("\ta\tb"), "{t:?}");
+    }
+}
