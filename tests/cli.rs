@@ -212,3 +212,109 @@ fn types_list_shows_the_catalog() {
     let out = mamori(&["types", "patterns"]);
     assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= 50);
 }
+
+/// Every document format is read, by content, with the place of each value.
+#[test]
+fn documents_are_read_with_the_part_of_each_value() {
+    let out = mamori(&["scan", "corpus/share/office", "--format", "jsonl", "--reveal"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let (items, _) = jsonl(&out);
+    let formats = [
+        ("hr-list.docx", "docx"),
+        ("hr-list.odt", "odt"),
+        ("hr-list.doc", "doc"),
+        ("hr-list.rtf", "rtf"),
+        ("hr-list.pdf", "pdf"),
+        ("payroll.xlsx", "xlsx"),
+        ("payroll.ods", "ods"),
+        ("payroll.xls", "xls"),
+        ("deck.pptx", "pptx"),
+        ("deck.odp", "odp"),
+        ("deck.ppt", "ppt"),
+        ("mail.eml", "eml"),
+        ("member.html", "html"),
+        ("export.xml", "xml"),
+        ("records.zip", "zip"),
+        ("logs.tar.gz", "gz"),
+        ("mail.eml!payroll.xlsx", "xlsx"),
+        ("records.zip!inner.zip!hr-list.docx", "docx"),
+        ("logs.tar.gz!logs.tar", "tar"),
+    ];
+    for (name, format) in formats {
+        let it = item(&items, &format!("office/{name}"));
+        assert_eq!(it["format"], format, "{it}");
+        assert_eq!(it["status"], "ok", "{it}");
+    }
+    for (name, format) in formats.iter().filter(|(_, f)| !matches!(*f, "zip" | "gz" | "tar")) {
+        assert!(!item(&items, &format!("office/{name}"))["findings"].as_array().unwrap().is_empty(), "{format}");
+    }
+    assert!(item(&items, "hr-list.doc")["note"].as_str().unwrap().contains("best effort"));
+    // where each value is: parts, cells, slides, pages
+    let parts = |name: &str, type_id: &str| -> Vec<String> {
+        let it = item(&items, &format!("office/{name}"));
+        let f = it["findings"].as_array().unwrap().iter().find(|f| f["type"] == type_id).expect(type_id);
+        f["matches"].as_array().unwrap().iter().map(|m| m["part"].as_str().unwrap_or("").to_string()).collect()
+    };
+    let docx_phone = parts("hr-list.docx", "jp-phone-number");
+    assert!(docx_phone.contains(&"word/footer1.xml".to_string()), "{docx_phone:?}");
+    assert!(parts("hr-list.docx", "email-address").contains(&"word/comments.xml".to_string()));
+    assert_eq!(parts("payroll.xlsx", "jp-my-number")[0], "給与!B2");
+    assert_eq!(parts("payroll.xlsx", "us-ssn")[0], "'US staff'!B2");
+    assert!(parts("deck.pptx", "jp-my-number").iter().all(|p| p == "slide 2 notes"));
+    assert!(parts("deck.pptx", "credit-card-number").iter().all(|p| p == "slide 2"));
+    assert!(parts("hr-list.pdf", "jp-my-number").iter().all(|p| p == "page 1"));
+    // a My Number stored as a number reads as its digits; one split across Word runs is whole
+    let xlsx = item(&items, "office/payroll.xlsx");
+    let my_number = &xlsx["findings"].as_array().unwrap().iter().find(|f| f["type"] == "jp-my-number").unwrap();
+    assert!(my_number["matches"][0]["value"].as_str().unwrap().bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(parts("hr-list.docx", "jp-my-number").len(), 4);
+}
+
+/// Hostile input ends as a status with a reason, never a crash or a hang; good parts still count.
+#[test]
+fn hostile_fixtures_are_reported_with_reasons() {
+    let out = mamori(&["scan", "corpus/hostile", "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let (items, summary) = jsonl(&out);
+    let expect = [
+        ("fail_truncated.docx", "error", "zip"),
+        ("fail_zip-bomb.zip!zeros.txt", "skipped", "zip bomb"),
+        ("level8.zip!level9.zip", "skipped", "nested deeper than 8"),
+        ("fail_xml-entities.docx", "error", "DOCTYPE"),
+        ("fail_malformed.pdf", "error", "PDF"),
+        ("fail_encrypted.pdf", "skipped", "password-protected PDF"),
+        ("fail_encrypted.docx", "skipped", "EncryptedPackage"),
+        ("fail_password.zip!hr.docx", "skipped", "password-protected zip"),
+    ];
+    for (name, status, reason) in expect {
+        let it = item(&items, name);
+        assert_eq!(it["status"], status, "{it}");
+        assert!(it["error"].as_str().unwrap().contains(reason), "{it}");
+    }
+    // the entity bomb's other parts are still read
+    assert!(!item(&items, "fail_xml-entities.docx")["findings"].as_array().unwrap().is_empty());
+    assert_eq!(summary["summary"]["skipped"], 5);
+    assert!(summary["summary"]["skipped_reasons"].as_object().unwrap().len() >= 4);
+    // limits are options
+    let out = mamori(&["scan", "corpus/share/office/records.zip", "--max-depth", "0", "--format", "jsonl"]);
+    let (items, _) = jsonl(&out);
+    assert_eq!(item(&items, "records.zip!inner.zip")["error"], "nested deeper than 0 levels");
+}
+
+/// Standard input is sniffed like a file: a document piped in is read as a document.
+#[test]
+fn documents_on_standard_input() {
+    let docx = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/share/office/hr-list.docx")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(["scan", "-", "--format", "jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&docx).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (items, _) = jsonl(&out);
+    assert_eq!(items[0]["format"], "docx");
+    assert!(!items[0]["findings"].as_array().unwrap().is_empty());
+}

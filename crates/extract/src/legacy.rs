@@ -254,3 +254,52 @@ fn msg(cf: &mut Cfb, cx: &mut Cx) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    struct Collect(String, Vec<(String, Vec<u8>)>);
+    impl crate::Sink for Collect {
+        fn window(&mut self, w: &crate::Window) {
+            self.0.push_str(w.part);
+            self.0.push_str(": ");
+            self.0.push_str(w.text);
+        }
+        fn member(&mut self, name: &str, data: Result<Vec<u8>, Error>, _: &crate::Budget) {
+            self.1.push((name.to_string(), data.unwrap()));
+        }
+    }
+
+    fn utf16(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    /// An Outlook message laid out as Outlook stores one (MS-OXMSG), written by the cfb crate.
+    #[test]
+    fn outlook_message_properties_and_attachments() {
+        let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        let mut put = |path: &str, data: &[u8]| cf.create_stream(path).unwrap().write_all(data).unwrap();
+        put("/__properties_version1.0", &[0; 32]);
+        put("/__substg1.0_0037001F", &utf16("給与データ"));
+        put("/__substg1.0_1000001F", &utf16("マイナンバー 6214 9832 0257"));
+        put("/__substg1.0_0C1F001F", &utf16("keiri@example.co.jp"));
+        drop(put);
+        cf.create_storage("/__attach_version1.0_#00000000").unwrap();
+        cf.create_stream("/__attach_version1.0_#00000000/__substg1.0_3707001F")
+            .unwrap()
+            .write_all(&utf16("list.csv"))
+            .unwrap();
+        cf.create_stream("/__attach_version1.0_#00000000/__substg1.0_37010102").unwrap().write_all(b"a,b\n").unwrap();
+        let data = cf.into_inner().into_inner();
+        assert_eq!(crate::detect(&data).unwrap(), Format::Msg);
+        let mut sink = Collect(String::new(), Vec::new());
+        let budget = crate::Budget::new(crate::Limits::default());
+        let x = crate::extract(&data, &crate::TextOptions::default(), &budget, &mut sink).unwrap();
+        assert_eq!(x.format, "msg");
+        assert!(sink.0.contains("headers: From: keiri@example.co.jp\nSubject: 給与データ"), "{}", sink.0);
+        assert!(sink.0.contains("body: マイナンバー 6214 9832 0257"), "{}", sink.0);
+        assert_eq!(sink.1, vec![("list.csv".to_string(), b"a,b\n".to_vec())]);
+    }
+}
