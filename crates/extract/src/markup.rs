@@ -141,12 +141,10 @@ fn entity(name: &str) -> Option<char> {
         };
         return char::from_u32(n);
     }
+    if let Some(c) = crate::xml::predefined(name) {
+        return Some(c);
+    }
     Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
         "nbsp" | "ensp" | "emsp" | "thinsp" => ' ',
         "ndash" => '–',
         "mdash" => '—',

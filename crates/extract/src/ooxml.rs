@@ -325,4 +325,24 @@ mod tests {
         assert_eq!(column_of("AB12"), Some(28));
         assert_eq!(resolve("ppt/slides", "../notesSlides/notesSlide1.xml"), "ppt/notesSlides/notesSlide1.xml");
     }
+
+    /// Excel's own layout: shared strings with rich runs and phonetic guides, cells by reference.
+    #[test]
+    fn shared_strings_and_cells_as_excel_writes_them() {
+        struct Nothing;
+        impl crate::Sink for Nothing {
+            fn window(&mut self, _: &crate::Window) {}
+            fn member(&mut self, _: &str, _: Result<Vec<u8>, Error>, _: &crate::Budget) {}
+        }
+        let budget = crate::Budget::new(crate::Limits::default());
+        let mut cx = Cx { budget: &budget, sink: &mut Nothing, problems: vec![] };
+        let sst = r#"<sst xmlns="x" count="2"><si><t>個人番号</t></si><si><r><t>62</t></r><r><rPr/><t>14</t></r><rPh sb="0" eb="2"><t>コジン</t></rPh></si></sst>"#;
+        let shared = shared_strings(sst, &mut cx);
+        assert_eq!(shared, ["個人番号", "6214"]);
+        let sheet = r#"<worksheet><sheetData><row r="3"><c r="B3" t="s"><v>0</v></c><c r="D3"><f>A1</f><v>4.1111111111111E+15</v></c></row><row r="4"><c r="C4" t="inlineStr"><is><t>x&amp;y</t></is></c><c r="E4" t="s"><v>1</v></c></row></sheetData></worksheet>"#;
+        let buf = worksheet(sheet, "xl/worksheets/sheet1.xml", "'My Sheet'", &shared, &cx).unwrap();
+        assert_eq!(buf.text, "個人番号\t4111111111111100\nx&y\t6214\n");
+        let places: Vec<&str> = buf.marks.iter().map(|m| m.place.as_str()).collect();
+        assert_eq!(places, ["'My Sheet'!B3", "'My Sheet'!D3", "'My Sheet'!C4", "'My Sheet'!E4"]);
+    }
 }

@@ -84,7 +84,8 @@ pub(crate) fn walk(xml: &str, part: &str, office: bool, budget: &Budget, mut f: 
     }
 }
 
-fn predefined(name: &str) -> Option<char> {
+/// The five entities every XML parser knows.
+pub(crate) fn predefined(name: &str) -> Option<char> {
     Some(match name {
         "amp" => '&',
         "lt" => '<',
