@@ -117,7 +117,8 @@ fn push_text(out: &mut String, s: &str) {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let semi = rest[..rest.len().min(12)].find(';');
+        // `;` is ASCII: its byte position is a char boundary
+        let semi = rest.as_bytes()[..rest.len().min(12)].iter().position(|&b| b == b';');
         let resolved = semi.and_then(|e| entity(&rest[1..e]).map(|c| (c, e)));
         match resolved {
             Some((c, e)) => {
@@ -193,5 +194,7 @@ mod tests {
         assert!(t.contains("4111-1111"));
         assert!(!t.contains("var a") && !t.contains("1234") && !t.contains("p{}"));
         assert!(t.contains("\ta\tb"), "{t:?}");
+        // found by fuzzing: a multi-byte character right after an unterminated reference
+        assert_eq!(html_text("&nbsp;8854ﾋ"), " 8854ﾋ");
     }
 }
