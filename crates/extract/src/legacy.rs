@@ -285,13 +285,10 @@ mod tests {
         put("/__substg1.0_0037001F", &utf16("給与データ"));
         put("/__substg1.0_1000001F", &utf16("マイナンバー 6214 9832 0257"));
         put("/__substg1.0_0C1F001F", &utf16("keiri@example.co.jp"));
-        drop(put);
         cf.create_storage("/__attach_version1.0_#00000000").unwrap();
-        cf.create_stream("/__attach_version1.0_#00000000/__substg1.0_3707001F")
-            .unwrap()
-            .write_all(&utf16("list.csv"))
-            .unwrap();
-        cf.create_stream("/__attach_version1.0_#00000000/__substg1.0_37010102").unwrap().write_all(b"a,b\n").unwrap();
+        let mut put = |path: &str, data: &[u8]| cf.create_stream(path).unwrap().write_all(data).unwrap();
+        put("/__attach_version1.0_#00000000/__substg1.0_3707001F", &utf16("list.csv"));
+        put("/__attach_version1.0_#00000000/__substg1.0_37010102", b"a,b\n");
         let data = cf.into_inner().into_inner();
         assert_eq!(crate::detect(&data).unwrap(), Format::Msg);
         let mut sink = Collect(String::new(), Vec::new());
