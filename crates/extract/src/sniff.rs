@@ -13,9 +13,9 @@ pub enum Sniffed {
 
 /// Magic numbers of common binary formats: (prefix, format, reason).
 const MAGIC: &[(&[u8], &str, &str)] = &[
-    (b"PK\x03\x04", "zip", "zip container (Office/ODF/zip extraction is not in this version)"),
+    (b"PK\x03\x04", "zip", "zip container (read with extract, not as text)"),
     (b"PK\x05\x06", "zip", "empty zip archive"),
-    (b"%PDF-", "pdf", "PDF document (PDF extraction is not in this version)"),
+    (b"%PDF-", "pdf", "PDF document (read with extract, not as text)"),
     (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "cfb", "OLE2 compound file (legacy Office, .msg)"),
     (b"\x1F\x8B", "gz", "gzip compressed data"),
     (b"\x89PNG\r\n\x1A\n", "png", "PNG image"),

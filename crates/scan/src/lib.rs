@@ -1,4 +1,8 @@
-//! mamori's scan pipeline: walk → extract → detect, one [`ItemReport`] per item.
+//! mamori's scan pipeline: walk → extract → detect, one [`ItemReport`] per item, and one per
+//! item nested in it (archive members, attachments, embedded objects: `a.zip!b.docx`).
+//!
+//! Plain text streams through in windows; documents and archives are read whole, up to the
+//! member limit, and everything nested in one file shares that file's [`Budget`].
 //!
 //! The walk is sequential and cheap; items are scanned in parallel on a rayon pool, each by
 //! one worker from open to report so its data stays in that core's cache. Nothing here stops a
