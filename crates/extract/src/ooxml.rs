@@ -1,7 +1,7 @@
 //! Word, Excel and PowerPoint (OOXML): the parts a person reads, each as one window named by
 //! its part, cells and slides marked; embedded objects as nested items.
 
-use crate::archive::{open_zip, resolve, utf8, zip_member, zip_named, Zip};
+use crate::archive::{open_zip, resolve, utf8, zip_named, Zip};
 use crate::xml::{attr, walk, Node, TextBuf};
 use crate::{Cx, Error, Format};
 use std::collections::HashMap;
@@ -18,9 +18,8 @@ pub(crate) fn extract(data: &[u8], format: Format, cx: &mut Cx) -> Result<(), Er
     for name in sorted(&names, &["/charts/chart", "/diagrams/data"]) {
         flow_part(&mut zip, &name, &name, cx);
     }
-    for (i, name) in names.iter().enumerate() {
-        if name.contains("/embeddings/") && !name.ends_with('/') {
-            let data = zip_member(&mut zip, i, cx.budget);
+    for name in names.iter().filter(|n| n.contains("/embeddings/") && !n.ends_with('/')) {
+        if let Some(data) = zip_named(&mut zip, name, cx.budget) {
             cx.member(name, data);
         }
     }
