@@ -300,6 +300,12 @@ def misc():
     with open(path, "wb") as f:
         f.write("\n".join(d.parts).encode("utf-8", "surrogateescape"))
 
+def save_truth(path, rows):
+    """Writes ground truth as JSON Lines, one value per line."""
+    with open(path, "w", encoding="utf-8") as f:
+        for t in rows:
+            f.write(json.dumps(t, ensure_ascii=False) + "\n")
+
 def main():
     # share/office/ is generate_office.py's
     for d in os.listdir(SHARE) if os.path.isdir(SHARE) else []:
@@ -318,9 +324,7 @@ def main():
     dev_files()
     negatives()
     misc()
-    with open(os.path.join(ROOT, "ground-truth.jsonl"), "w", encoding="utf-8") as f:
-        for t in TRUTH:
-            f.write(json.dumps(t, ensure_ascii=False) + "\n")
+    save_truth(os.path.join(ROOT, "ground-truth.jsonl"), TRUTH)
     print(f"{len(TRUTH)} sensitive values in {SHARE}")
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Every sensitive value written is recorded in the ground truth with the path of t
 holds it (`share/office/mail.eml!payroll.xlsx` for an attachment). Hostile fixtures are named
 `fail_<reason>.<ext>`: each must come out of a scan as skipped or error with a reason.
 """
-import gzip, io, json, os, random, shutil, subprocess, sys, tarfile, tempfile, zipfile
+import gzip, io, os, random, shutil, subprocess, sys, tarfile, tempfile, zipfile
 from email.message import EmailMessage
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -296,9 +296,7 @@ def main():
     v.record("records.zip!inner.zip!hr-list.docx")
     markup()
     hostile(v, docx_path, os.path.join(OUT, "hr-list.pdf"))
-    with open(os.path.join(ROOT, "ground-truth-office.jsonl"), "w", encoding="utf-8") as f:
-        for t in TRUTH:
-            f.write(json.dumps(t, ensure_ascii=False) + "\n")
+    g.save_truth(os.path.join(ROOT, "ground-truth-office.jsonl"), TRUTH)
     print(f"{len(TRUTH)} sensitive values in {OUT}; hostile fixtures in {HOSTILE}")
 
 

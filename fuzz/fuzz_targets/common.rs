@@ -30,3 +30,11 @@ pub fn run(data: &[u8]) {
     };
     let _ = extract(data, &TextOptions { window: 1 << 16, context: 1 << 10, max_size: None }, &Budget::new(limits), &mut Discard);
 }
+
+/// Runs `data` behind `prefix`: the magic or headers that route it to one parser.
+#[allow(dead_code)] // not every target uses it
+pub fn run_after(prefix: &[u8], data: &[u8]) {
+    let mut input = prefix.to_vec();
+    input.extend_from_slice(data);
+    run(&input)
+}

@@ -88,7 +88,8 @@ impl Budget {
         self.limits.max_member_size.min(self.limits.max_total_size.saturating_sub(self.expanded.get()))
     }
 
-    /// Checks a member's declared sizes before it is expanded.
+    /// Checks a member's sizes against the limits: declared ones before it is expanded, and
+    /// what expanding has produced so far while it is.
     pub fn check_declared(&self, expanded: u64, compressed: u64) -> Result<(), Error> {
         let limit = self.member_limit();
         if expanded > limit {
@@ -107,7 +108,6 @@ impl Budget {
     /// Reads a member's expanded bytes, enforcing the limits on what is actually produced
     /// (declared sizes can lie). `compressed` is its size in the container, for the ratio.
     pub fn read_member(&self, mut reader: impl std::io::Read, compressed: u64) -> Result<Vec<u8>, Error> {
-        let limit = self.member_limit();
         let mut out = Vec::new();
         let mut chunk = vec![0u8; 64 << 10];
         loop {
@@ -118,16 +118,7 @@ impl Budget {
                 Err(e) => return Err(Error::Corrupt(format!("cannot expand: {e}"))),
             };
             out.extend_from_slice(&chunk[..n]);
-            let len = out.len() as u64;
-            if len > limit {
-                return Err(self.size_error(len));
-            }
-            if len > RATIO_FLOOR && len / compressed.max(1) > self.limits.max_ratio {
-                return Err(Error::OverBudget(format!(
-                    "compression ratio over the limit of {}:1 (zip bomb?)",
-                    self.limits.max_ratio
-                )));
-            }
+            self.check_declared(out.len() as u64, compressed)?;
             if out.len() % (16 << 20) < n {
                 self.check_time()?;
             }

@@ -121,7 +121,7 @@ fn is_tar(head: &[u8]) -> bool {
 
 fn markup_kind(text: &str) -> Option<Format> {
     let t = text.trim_start();
-    let lower = t[..floor(t, 1024)].to_ascii_lowercase();
+    let lower = t[..crate::text::floor_char(t, 1024)].to_ascii_lowercase();
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<html") {
         return Some(Format::Html);
     }
@@ -162,14 +162,6 @@ fn is_mail(text: &str) -> bool {
         common += COMMON.contains(&name.to_ascii_lowercase().as_str()) as usize;
     }
     common >= 3
-}
-
-fn floor(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// OOXML by its main content type, ODF by its `mimetype` member, else a plain zip.

@@ -135,8 +135,7 @@ impl Cx<'_> {
 
     /// Notes a part that could not be read; the item goes on.
     pub fn problem(&mut self, part: &str, e: impl std::fmt::Display) {
-        let e = e.to_string();
-        self.problems.push(if e.starts_with(part) { e } else { format!("{part}: {e}") });
+        self.problems.push(format!("{part}: {e}"));
     }
 
     pub fn member(&mut self, name: &str, data: Result<Vec<u8>, Error>) {

@@ -69,13 +69,12 @@ pub(crate) fn html_text(html: &str) -> String {
             .collect::<String>()
             .to_ascii_lowercase();
         if !tag.starts_with('/') && (name == "script" || name == "style") {
-            let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = lower.find(&close).map_or("", |e| &rest[e..]);
+            rest = &rest[closing_tag(rest, &name).unwrap_or(rest.len())..];
             continue;
         }
+        let lower = tag.to_ascii_lowercase();
         for a in SHOWN_ATTRS {
-            if let Some(v) = attr_value(tag, a) {
+            if let Some(v) = attr_value(tag, &lower, a) {
                 out.push(' ');
                 push_text(&mut out, v);
                 out.push(' ');
@@ -91,9 +90,15 @@ pub(crate) fn html_text(html: &str) -> String {
     out
 }
 
-/// The quoted value of `name="..."` in a start tag.
-fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let lower = tag.to_ascii_lowercase();
+/// Where `</name` starts in `html`, in any case, without copying the rest of the document.
+fn closing_tag(html: &str, name: &str) -> Option<usize> {
+    let bytes = html.as_bytes();
+    memchr::memmem::find_iter(bytes, b"</")
+        .find(|&i| bytes.get(i + 2..i + 2 + name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes())))
+}
+
+/// The quoted value of `name="..."` in a start tag; `lower` is the tag in lower case.
+fn attr_value<'a>(tag: &'a str, lower: &str, name: &str) -> Option<&'a str> {
     let mut from = 0;
     while let Some(i) = lower[from..].find(name) {
         let at = from + i;
@@ -159,7 +164,7 @@ fn entity(name: &str) -> Option<char> {
 /// scanned as the plain text it also is.
 pub(crate) fn xml(text: &str, cx: &mut Cx) -> Result<(), Error> {
     let mut buf = TextBuf::default();
-    let parsed = walk(text, "xml", false, cx.budget, |node| match node {
+    let parsed = walk(text, false, cx.budget, |node| match node {
         Node::Open { elem, .. } => {
             for a in elem.attributes().flatten() {
                 let v = value(&a);

@@ -17,7 +17,7 @@ pub(crate) fn extract(data: &[u8], cx: &mut Cx) -> Result<(), Error> {
                 continue;
             }
         };
-        match text_of(&xml, part, cx) {
+        match text_of(&xml, cx) {
             Ok(buf) => cx.part(part, &buf.text, &buf.marks),
             Err(e) => cx.problem(part, e),
         }
@@ -29,12 +29,12 @@ fn repeat(elem: &quick_xml::events::BytesStart, name: &str) -> u32 {
     attr(elem, name).and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
 }
 
-fn text_of(xml: &str, part: &str, cx: &Cx) -> Result<TextBuf, Error> {
+fn text_of(xml: &str, cx: &Cx) -> Result<TextBuf, Error> {
     let mut buf = TextBuf::default();
     let mut para = 0u32;
     let mut sheet = String::new();
     let (mut row, mut col, mut row_rep, mut col_rep, mut slide) = (0u32, 0u32, 1u32, 1u32, 0u32);
-    walk(xml, part, true, cx.budget, |node| match node {
+    walk(xml, true, cx.budget, |node| match node {
         Node::Open { name, elem } => match name {
             "p" | "h" => para += 1,
             "s" if para > 0 => buf.push(&" ".repeat(repeat(elem, "text:c").min(64) as usize)),

@@ -56,7 +56,7 @@ fn part_text(zip: &mut Zip, name: &str, cx: &mut Cx) -> Option<String> {
 /// Extracts a prose part (body, header, slide, comment, chart) and hands it out as `label`.
 fn flow_part(zip: &mut Zip, name: &str, label: &str, cx: &mut Cx) {
     let Some(xml) = part_text(zip, name, cx) else { return };
-    match flow(&xml, name, cx) {
+    match flow(&xml, cx) {
         Ok(text) => cx.part(label, &text, &[]),
         Err(e) => cx.problem(name, e),
     }
@@ -65,10 +65,10 @@ fn flow_part(zip: &mut Zip, name: &str, label: &str, cx: &mut Cx) {
 /// The text of a WordprocessingML / DrawingML part as a person reads it: runs joined,
 /// paragraphs and rows on their own lines, cells separated by tabs. Fallback copies of
 /// alternate content, phonetic guides and field codes are left out.
-fn flow(xml: &str, part: &str, cx: &Cx) -> Result<String, Error> {
+fn flow(xml: &str, cx: &Cx) -> Result<String, Error> {
     let mut buf = TextBuf::default();
     let (mut in_text, mut skip) = (0u32, 0u32);
-    let result = walk(xml, part, true, cx.budget, |node| match node {
+    let result = walk(xml, true, cx.budget, |node| match node {
         Node::Open { name, .. } => match name {
             "Fallback" | "rPh" | "instrText" => skip += 1,
             "t" | "delText" | "text" | "v" => in_text += 1,
@@ -118,7 +118,7 @@ fn main_part(zip: &mut Zip, names: &[String], default: &str, cx: &mut Cx) -> Str
 /// Relationship id → (type, resolved target) of a `.rels` part whose source is in `base_dir`.
 fn relationships(xml: &str, base_dir: &str, cx: &Cx) -> HashMap<String, (String, String)> {
     let mut out = HashMap::new();
-    let _ = walk(xml, "rels", true, cx.budget, |node| {
+    let _ = walk(xml, true, cx.budget, |node| {
         if let Node::Open { name: "Relationship", elem } = node {
             if attr(elem, "TargetMode").as_deref() == Some("External") {
                 return;
@@ -144,7 +144,7 @@ fn excel(zip: &mut Zip, names: &[String], cx: &mut Cx) -> Result<(), Error> {
     if let Some(wb) = part_text(zip, "xl/workbook.xml", cx) {
         let rels = part_text(zip, "xl/_rels/workbook.xml.rels", cx).map(|x| relationships(&x, "xl", cx));
         let rels = rels.unwrap_or_default();
-        let _ = walk(&wb, "xl/workbook.xml", true, cx.budget, |node| {
+        let _ = walk(&wb, true, cx.budget, |node| {
             if let Node::Open { name: "sheet", elem } = node {
                 let name = attr(elem, "name").unwrap_or_default();
                 if let Some((_, target)) = attr(elem, "r:id").and_then(|id| rels.get(&id)) {
@@ -165,7 +165,7 @@ fn excel(zip: &mut Zip, names: &[String], cx: &mut Cx) -> Result<(), Error> {
     for (sheet, part) in &sheets {
         cx.budget.check_time()?;
         let Some(xml) = part_text(zip, part, cx) else { continue };
-        match worksheet(&xml, part, &quote_sheet(sheet), &shared, cx) {
+        match worksheet(&xml, &quote_sheet(sheet), &shared, cx) {
             Ok(buf) => cx.part(part, &buf.text, &buf.marks),
             Err(e) => cx.problem(part, e),
         }
@@ -190,7 +190,7 @@ fn shared_strings(xml: &str, cx: &mut Cx) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let (mut in_t, mut skip) = (false, 0u32);
-    let r = walk(xml, "xl/sharedStrings.xml", true, cx.budget, |node| match node {
+    let r = walk(xml, true, cx.budget, |node| match node {
         Node::Open { name: "t", .. } => in_t = true,
         Node::Open { name: "rPh", .. } => skip += 1,
         Node::Close { name: "t" } => in_t = false,
@@ -206,13 +206,13 @@ fn shared_strings(xml: &str, cx: &mut Cx) -> Vec<String> {
 }
 
 /// One worksheet as rows of tab-separated cells, each cell marked `Sheet!A1`.
-fn worksheet(xml: &str, part: &str, sheet: &str, shared: &[String], cx: &Cx) -> Result<TextBuf, Error> {
+fn worksheet(xml: &str, sheet: &str, shared: &[String], cx: &Cx) -> Result<TextBuf, Error> {
     let mut buf = TextBuf::default();
     let (mut row, mut col) = (0u32, 0u32);
     let mut cell_type = String::new();
     let mut value = String::new();
     let (mut in_value, mut in_cell) = (false, false);
-    walk(xml, part, true, cx.budget, |node| match node {
+    walk(xml, true, cx.budget, |node| match node {
         Node::Open { name: "row", elem } => {
             row = attr(elem, "r").and_then(|r| r.parse().ok()).unwrap_or(row + 1);
             col = 0;
@@ -282,7 +282,7 @@ fn powerpoint(zip: &mut Zip, names: &[String], cx: &mut Cx) -> Result<(), Error>
     if let Some(pres) = part_text(zip, "ppt/presentation.xml", cx) {
         let rels = part_text(zip, "ppt/_rels/presentation.xml.rels", cx).map(|x| relationships(&x, "ppt", cx));
         let rels = rels.unwrap_or_default();
-        let _ = walk(&pres, "ppt/presentation.xml", true, cx.budget, |node| {
+        let _ = walk(&pres, true, cx.budget, |node| {
             if let Node::Open { name: "sldId", elem } = node {
                 if let Some((_, target)) = attr(elem, "r:id").and_then(|id| rels.get(&id)) {
                     slides.push(target.clone());
@@ -339,7 +339,7 @@ mod tests {
         let shared = shared_strings(sst, &mut cx);
         assert_eq!(shared, ["個人番号", "6214"]);
         let sheet = r#"<worksheet><sheetData><row r="3"><c r="B3" t="s"><v>0</v></c><c r="D3"><f>A1</f><v>4.1111111111111E+15</v></c></row><row r="4"><c r="C4" t="inlineStr"><is><t>x&amp;y</t></is></c><c r="E4" t="s"><v>1</v></c></row></sheetData></worksheet>"#;
-        let buf = worksheet(sheet, "xl/worksheets/sheet1.xml", "'My Sheet'", &shared, &cx).unwrap();
+        let buf = worksheet(sheet, "'My Sheet'", &shared, &cx).unwrap();
         assert_eq!(buf.text, "個人番号\t4111111111111100\nx&y\t6214\n");
         let places: Vec<&str> = buf.marks.iter().map(|m| m.place.as_str()).collect();
         assert_eq!(places, ["'My Sheet'!B3", "'My Sheet'!D3", "'My Sheet'!C4", "'My Sheet'!E4"]);

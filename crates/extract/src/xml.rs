@@ -39,7 +39,7 @@ pub(crate) fn value(a: &quick_xml::events::attributes::Attribute) -> String {
 /// Walks `xml`, calling `f` for every element and text. `office`: the part belongs to an
 /// Office or ODF package, whose specs allow no DTD, so a DOCTYPE is reported as hostile
 /// (entity expansion) instead of being ignored.
-pub(crate) fn walk(xml: &str, part: &str, office: bool, budget: &Budget, mut f: impl FnMut(Node)) -> Result<(), Error> {
+pub(crate) fn walk(xml: &str, office: bool, budget: &Budget, mut f: impl FnMut(Node)) -> Result<(), Error> {
     let mut reader = Reader::from_str(xml);
     let config = reader.config_mut();
     config.check_end_names = false;
@@ -52,7 +52,7 @@ pub(crate) fn walk(xml: &str, part: &str, office: bool, budget: &Budget, mut f: 
         }
         let event = reader
             .read_event()
-            .map_err(|e| Error::Corrupt(format!("{part}: malformed XML at byte {}: {e}", reader.error_position())))?;
+            .map_err(|e| Error::Corrupt(format!("malformed XML at byte {}: {e}", reader.error_position())))?;
         match event {
             Event::Start(e) => f(Node::Open { name: local(e.name().0), elem: &e }),
             Event::Empty(e) => {
@@ -74,9 +74,9 @@ pub(crate) fn walk(xml: &str, part: &str, office: bool, budget: &Budget, mut f: 
                 }
             }
             Event::DocType(_) if office => {
-                return Err(Error::Corrupt(format!(
-                    "{part}: DOCTYPE declaration, which Office files never have (entity expansion attack?); not read"
-                )))
+                return Err(Error::Corrupt(
+                    "DOCTYPE declaration, which Office files never have (entity expansion attack?); not read".into(),
+                ))
             }
             Event::Eof => return Ok(()),
             _ => {}
