@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod eval;
+mod label;
 mod scan;
 mod types;
 
@@ -16,7 +17,7 @@ use std::process::ExitCode;
     name = "mamori",
     version,
     about = "Find sensitive information (card numbers, マイナンバー, secrets, ...) in file shares",
-    after_help = "Exit codes: 0 nothing found, 1 sensitive content found, 2 errors."
+    after_help = "Exit codes: 0 nothing found (or all done), 1 sensitive content found, 2 errors (a file that could not be read or labeled)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,6 +33,16 @@ enum Command {
     Types(types::TypesCommand),
     /// Score the scanner against a corpus with a ground-truth.jsonl: precision, recall, F1.
     Eval(eval::EvalArgs),
+    /// The sensitivity labels of the taxonomy (`labels/`).
+    #[command(subcommand)]
+    Labels(label::LabelsCommand),
+    /// Show the label of each file (fields of Get-AIPFileStatus).
+    Status(label::StatusArgs),
+    /// Apply or remove labels, written into each file the way Office does.
+    #[command(subcommand)]
+    Label(label::LabelCommand),
+    /// Scan files, decide a label by the policy, and apply it (`--what-if` only reports).
+    Classify(label::ClassifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +51,10 @@ fn main() -> ExitCode {
         Command::Scan(a) => scan::run(a),
         Command::Types(c) => types::run(c),
         Command::Eval(a) => eval::run(a),
+        Command::Labels(c) => label::labels(c),
+        Command::Status(a) => label::status(a),
+        Command::Label(c) => label::label(c),
+        Command::Classify(a) => label::classify(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

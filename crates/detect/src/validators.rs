@@ -202,7 +202,7 @@ pub fn luhn(d: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Issuer prefixes of the major card brands, with the lengths each issues.
@@ -364,7 +364,7 @@ fn aba_routing(d: &[u8]) -> bool {
         return false;
     }
     let v: Vec<u32> = d.iter().map(|&x| (x - b'0') as u32).collect();
-    (3 * (v[0] + v[3] + v[6]) + 7 * (v[1] + v[4] + v[7]) + (v[2] + v[5] + v[8])) % 10 == 0
+    (3 * (v[0] + v[3] + v[6]) + 7 * (v[1] + v[4] + v[7]) + (v[2] + v[5] + v[8])).is_multiple_of(10)
 }
 
 fn ipv4(c: &Candidate) -> bool {

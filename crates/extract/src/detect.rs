@@ -156,7 +156,8 @@ fn is_mail(text: &str) -> bool {
             continue;
         }
         let Some((name, _)) = line.split_once(':') else { return false };
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        // RFC 5322 field names: printable ASCII but the colon (`msip_labels`, `X-MS-Has-Attach`).
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
             return false;
         }
         common += COMMON.contains(&name.to_ascii_lowercase().as_str()) as usize;
@@ -257,6 +258,10 @@ mod tests {
         assert_eq!(h("<?xml version=\"1.0\"?><a>1</a>"), Head::Markup(Format::Xml));
         let mail = "From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\nDate: Mon, 1 Jan 2024\r\n\r\nbody";
         assert_eq!(h(mail), Head::Markup(Format::Eml));
+        // Exchange's label header has an underscore (a regression: it made labeled mail "text").
+        let labeled =
+            "From: a@example.com\nTo: b@example.com\nSubject: hi\nmsip_labels: MSIP_Label_x_Enabled=true;\n\nbody";
+        assert_eq!(h(labeled), Head::Markup(Format::Eml));
         assert_eq!(h("Subject: notes\nplain text that is not mail\n"), Head::Text);
         assert_eq!(h("{\\rtf1\\ansi hello}"), Head::Whole);
         assert!(matches!(h("\x7FELF\x02\x01\x01\0"), Head::Unsupported { format: "elf", .. }));

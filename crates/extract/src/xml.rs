@@ -47,7 +47,7 @@ pub(crate) fn walk(xml: &str, office: bool, budget: &Budget, mut f: impl FnMut(N
     let mut events = 0u32;
     loop {
         events = events.wrapping_add(1);
-        if events % 8192 == 0 {
+        if events.is_multiple_of(8192) {
             budget.check_time()?;
         }
         let event = reader

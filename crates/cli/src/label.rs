@@ -1,0 +1,369 @@
+//! `mamori labels`, `status`, `label set|remove` and `classify`: labels from scripts, with the
+//! fields and per-file results of the AIP cmdlets (Get-AIPFileStatus, Set-AIPFileLabel,
+//! Set-AIPFileClassification).
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use mamori_label::{ClassifyOptions, Labeler, Metadata, Method, Outcome, OutcomeStatus, Status, WriteOptions};
+use mamori_model::Finding;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Where the taxonomy and policy come from.
+#[derive(Args, Clone)]
+pub struct LabelsDir {
+    /// A directory with taxonomy.toml and policy.toml (default: the built-in `labels/`).
+    #[arg(long = "labels", env = "MAMORI_LABELS", global = true)]
+    dir: Option<PathBuf>,
+}
+
+impl LabelsDir {
+    fn load(&self) -> anyhow::Result<Labeler> {
+        Ok(Labeler::load(self.dir.as_deref())?)
+    }
+}
+
+#[derive(Subcommand)]
+pub enum LabelsCommand {
+    /// List the labels of the taxonomy: id, name, order, protection.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        labels: LabelsDir,
+    },
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Files and directories (recursive); `-` reads paths from standard input, one per line.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// One JSON object per file.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// CSV with Get-AIPFileStatus's column names.
+    #[arg(long)]
+    csv: bool,
+    #[command(flatten)]
+    labels: LabelsDir,
+}
+
+#[derive(Subcommand)]
+pub enum LabelCommand {
+    /// Apply a label to files (directories recursively).
+    Set {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The label: its name, `Parent/Sublabel`, or its GUID.
+        #[arg(long, short = 'l')]
+        label: String,
+        /// Why a label is lowered (required by the policy; without it such files are skipped).
+        #[arg(long)]
+        justification: Option<String>,
+        /// privileged (a person chose it: classify never overrides it) or standard (automatic).
+        #[arg(long, default_value = "privileged", value_parser = parse_method)]
+        method: Method,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Remove this organisation's label from files.
+    Remove {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Why the label is removed (required by the policy).
+        #[arg(long)]
+        justification: Option<String>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct WriteArgs {
+    /// Where Office files carry the label: auto (where this organisation's label already is,
+    /// else custom), custom (docProps/custom.xml), labelinfo (docMetadata/LabelInfo.xml), both.
+    #[arg(long, default_value = "auto")]
+    metadata: Metadata,
+    /// Keep each file's modification time.
+    #[arg(long)]
+    preserve_file_details: bool,
+    /// One JSON object per file.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads (0: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    #[command(flatten)]
+    labels: LabelsDir,
+}
+
+#[derive(Args)]
+pub struct ClassifyArgs {
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Decide and report only; change nothing.
+    #[arg(long)]
+    what_if: bool,
+    /// Apply recommended rules too, as the AIP scanner's RecommendedAsAutomatic.
+    #[arg(long)]
+    recommended_as_automatic: bool,
+    /// Load more sensitive type definitions (repeatable).
+    #[arg(long = "types")]
+    types: Vec<PathBuf>,
+    #[command(flatten)]
+    write: WriteArgs,
+}
+
+fn parse_method(s: &str) -> Result<Method, String> {
+    Method::parse(s).ok_or_else(|| format!("unknown method {s:?} (privileged or standard)"))
+}
+
+/// Files under `paths`, skipping mamori's temp files and office lock files.
+fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            for line in std::io::stdin().lock().lines() {
+                let line = line.context("reading paths from standard input")?;
+                if !line.trim().is_empty() {
+                    out.extend(files(&[PathBuf::from(line.trim_end())])?);
+                }
+            }
+            continue;
+        }
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        for e in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+            let e = e.with_context(|| format!("walking {}", p.display()))?;
+            let name = e.file_name().to_string_lossy();
+            let ours = name.ends_with(".mamori-tmp") || name.starts_with(".~lock.") || name.starts_with("~$");
+            if e.file_type().is_file() && !ours {
+                out.push(e.into_path());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    Ok(rayon::ThreadPoolBuilder::new().num_threads(threads).build()?)
+}
+
+pub fn labels(c: LabelsCommand) -> anyhow::Result<u8> {
+    let LabelsCommand::List { json, labels } = c;
+    let l = labels.load()?;
+    let t = &l.taxonomy;
+    let mut out = std::io::stdout().lock();
+    for label in &t.labels {
+        let applicable = t.children(label).next().is_none();
+        if json {
+            let row = serde_json::json!({
+                "id": label.id,
+                "name": label.name,
+                "display_name": label.display_name(),
+                "path": t.path(label),
+                "parent": label.parent,
+                "order": label.order,
+                "color": label.color,
+                "description": label.description,
+                "applicable": applicable,
+                "protection": label.protection,
+                "site_id": t.organization.site_id,
+            });
+            writeln!(out, "{row}")?;
+        } else {
+            let protection = match &label.protection {
+                None => "none".to_string(),
+                Some(p) => p
+                    .grants
+                    .iter()
+                    .map(|g| format!("{}: {}", g.principal, g.rights.join(",")))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            let name = if applicable { t.path(label) } else { format!("{} (choose a sublabel)", t.path(label)) };
+            writeln!(out, "{:<4} {}  {:<40} {}", label.order, label.id, name, protection)?;
+        }
+    }
+    Ok(0)
+}
+
+pub fn status(a: StatusArgs) -> anyhow::Result<u8> {
+    let labeler = a.labels.load()?;
+    let files = files(&a.paths)?;
+    let rows: Vec<Status> = files.par_iter().map(|f| labeler.status(f)).collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if a.csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "FileName",
+            "IsLabeled",
+            "LabelId",
+            "LabelName",
+            "ParentLabelName",
+            "LabelingMethod",
+            "LabelDate",
+            "SiteId",
+            "IsProtected",
+            "Metadata",
+            "Error",
+        ])?;
+        for s in &rows {
+            let o = |v: &Option<String>| v.clone().unwrap_or_default();
+            w.write_record([
+                s.path.clone(),
+                capital(s.is_labeled),
+                o(&s.label_id),
+                o(&s.label_name),
+                o(&s.parent_label_name),
+                s.labeling_method.map(|m| m.as_str().to_string()).unwrap_or_default(),
+                o(&s.label_date),
+                o(&s.site_id),
+                capital(s.is_protected),
+                s.metadata
+                    .map(|m| serde_json::to_value(m).unwrap().as_str().unwrap_or_default().to_string())
+                    .unwrap_or_default(),
+                o(&s.error),
+            ])?;
+        }
+        w.flush()?;
+    } else {
+        for s in &rows {
+            if a.json {
+                writeln!(out, "{}", serde_json::to_string(s)?)?;
+            } else {
+                let label = match (&s.parent_label_name, &s.label_name) {
+                    (Some(p), Some(n)) => format!("{p}/{n}"),
+                    (None, Some(n)) => n.clone(),
+                    _ if s.is_labeled => s.label_id.clone().unwrap_or_default(),
+                    _ => "-".into(),
+                };
+                let detail = match &s.error {
+                    Some(e) => format!("error: {e}"),
+                    None if s.is_labeled => format!(
+                        "{} {} {}",
+                        s.labeling_method.map_or("", |m| m.as_str()),
+                        s.label_date.as_deref().unwrap_or(""),
+                        s.metadata
+                            .map(|m| serde_json::to_value(m).unwrap().as_str().unwrap_or_default().to_string())
+                            .unwrap_or_default()
+                    ),
+                    None => String::new(),
+                };
+                writeln!(out, "{}\t{label}\t{detail}", s.path)?;
+            }
+        }
+    }
+    Ok(if rows.iter().any(|s| s.error.is_some()) { 2 } else { 0 })
+}
+
+fn capital(b: bool) -> String {
+    if b { "True" } else { "False" }.into()
+}
+
+fn write_options(w: &WriteArgs, justification: Option<String>, what_if: bool) -> WriteOptions {
+    WriteOptions { justification, metadata: w.metadata, preserve_mtime: w.preserve_file_details, what_if }
+}
+
+pub fn label(c: LabelCommand) -> anyhow::Result<u8> {
+    match c {
+        LabelCommand::Set { paths, label, justification, method, write } => {
+            let labeler = write.labels.load()?;
+            let target = labeler.taxonomy.applicable(&label)?.clone();
+            let opts = write_options(&write, justification, false);
+            let files = files(&paths)?;
+            let outcomes = pool(write.threads)?
+                .install(|| files.par_iter().map(|f| labeler.set(f, &target, method, &opts)).collect());
+            report(outcomes, write.json)
+        }
+        LabelCommand::Remove { paths, justification, write } => {
+            let labeler = write.labels.load()?;
+            let opts = write_options(&write, justification, false);
+            let files = files(&paths)?;
+            let outcomes =
+                pool(write.threads)?.install(|| files.par_iter().map(|f| labeler.remove(f, &opts)).collect());
+            report(outcomes, write.json)
+        }
+    }
+}
+
+pub fn classify(a: ClassifyArgs) -> anyhow::Result<u8> {
+    let labeler = a.write.labels.load()?;
+    let catalog = crate::load_catalog(&a.types, &[])?;
+    let unknown: Vec<&str> = labeler.policy.type_ids().filter(|id| catalog.get(id).is_none()).collect();
+    if !unknown.is_empty() {
+        anyhow::bail!("the policy names unknown sensitive types: {}", unknown.join(", "));
+    }
+    let engine = Arc::new(mamori_detect::Engine::new(&catalog)?);
+    let scanner =
+        mamori_scan::Scanner::new(engine, mamori_scan::ScanOptions { threads: a.write.threads, ..Default::default() })?;
+    let files = files(&a.paths)?;
+    let opts = write_options(&a.write, None, a.what_if);
+    let how = ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic };
+    let outcomes: Vec<Outcome> = pool(a.write.threads)?.install(|| {
+        files
+            .par_iter()
+            .map(|f| {
+                // The file and everything inside it (members, attachments) decide its label.
+                let items = Mutex::new(Vec::new());
+                scanner.scan_file(f, &|item| items.lock().unwrap_or_else(|p| p.into_inner()).push(item));
+                let items = items.into_inner().unwrap_or_else(|p| p.into_inner());
+                if let Some(bad) = items.iter().find(|i| !i.nested && i.status != mamori_model::ItemStatus::Ok) {
+                    let why = bad.error.clone().unwrap_or_default();
+                    return Outcome {
+                        path: f.display().to_string(),
+                        status: OutcomeStatus::Skipped,
+                        comment: format!("not classified: the content could not be read ({why})"),
+                        label_name: None,
+                        label_id: None,
+                        reasons: Vec::new(),
+                        recommended_label: None,
+                    };
+                }
+                let mut findings: HashMap<String, Finding> = HashMap::new();
+                for f in items.into_iter().flat_map(|i| i.findings) {
+                    match findings.get_mut(&f.type_id) {
+                        Some(e) => {
+                            e.count += f.count;
+                            e.confidence = e.confidence.max(f.confidence);
+                            e.matches.extend(f.matches);
+                        }
+                        None => {
+                            findings.insert(f.type_id.clone(), f);
+                        }
+                    }
+                }
+                let findings: Vec<Finding> = findings.into_values().collect();
+                labeler.classify(f, &findings, &opts, &how)
+            })
+            .collect()
+    });
+    report(outcomes, a.write.json)
+}
+
+/// Prints one line per file (`STATUS path: comment`) or JSON Lines; exit 2 if any failed.
+fn report(outcomes: Vec<Outcome>, json: bool) -> anyhow::Result<u8> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for o in &outcomes {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(o)?)?;
+        } else {
+            let rec = o.recommended_label.as_ref().map(|r| format!(" [recommended: {r}]")).unwrap_or_default();
+            writeln!(out, "{:<8} {}: {}{rec}", o.status.as_str(), o.path, o.comment)?;
+        }
+    }
+    out.flush()?;
+    let count = |s| outcomes.iter().filter(|o| o.status == s).count();
+    let (ok, skipped, failed) =
+        (count(OutcomeStatus::Success), count(OutcomeStatus::Skipped), count(OutcomeStatus::Failed));
+    if !json || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("{ok} succeeded, {skipped} skipped, {failed} failed");
+    }
+    Ok(if failed > 0 { 2 } else { 0 })
+}
