@@ -203,9 +203,7 @@ fn labelinfo_is_written_with_its_relationship_and_content_type() {
     assert_eq!(status(d, "a.docx")["is_labeled"], false);
     // --metadata both writes the two places.
     one(d, &["label", "set", "a.docx", "--label", "Public", "--metadata", "both", "--json"]);
-    assert!(part("docProps/custom.xml")
-        .unwrap()
-        .contains(&format!("MSIP_Label_1b60ddee-8f5e-43c6-b3a2-6bfd332e41d5_SiteId")));
+    assert!(part("docProps/custom.xml").unwrap().contains("MSIP_Label_1b60ddee-8f5e-43c6-b3a2-6bfd332e41d5_SiteId"));
     assert!(part("docMetadata/LabelInfo.xml").unwrap().contains("1b60ddee-8f5e-43c6-b3a2-6bfd332e41d5"));
 }
 
