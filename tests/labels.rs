@@ -392,3 +392,22 @@ fn a_killed_labeler_never_leaves_a_broken_file() {
         assert!(["original.docx", "report.docx"].contains(&name.as_str()) || name.ends_with(".mamori-tmp"), "{name}");
     }
 }
+
+/// A rewrite replaces the file a link points to, keeps the link, and keeps the file's other
+/// extended attributes.
+#[cfg(unix)]
+#[test]
+fn links_and_extended_attributes_survive_a_rewrite() {
+    let dir = scratch();
+    let d = dir.path();
+    fs::copy(repo("corpus/share/office/hr-list.docx"), d.join("real.docx")).unwrap();
+    std::os::unix::fs::symlink("real.docx", d.join("link.docx")).unwrap();
+    let tagged = xattr::set(d.join("real.docx"), "user.tag", b"blue").is_ok();
+    let r = one(d, &["label", "set", "link.docx", "--label", "Internal", "--json"]);
+    assert_eq!(r["status"], "success", "{r}");
+    assert!(fs::symlink_metadata(d.join("link.docx")).unwrap().file_type().is_symlink());
+    assert_eq!(status(d, "real.docx")["label_name"], "Internal");
+    if tagged {
+        assert_eq!(xattr::get(d.join("real.docx"), "user.tag").unwrap().as_deref(), Some(&b"blue"[..]));
+    }
+}

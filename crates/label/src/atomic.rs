@@ -35,6 +35,8 @@ pub(crate) fn replace(path: &Path, data: &[u8], seen: &fs::Metadata, keep_mtime:
     if seen.permissions().readonly() {
         return Err(Error::Refused { reason: "the file is read-only".into() });
     }
+    // A symbolic link stays a link: the file it points to is the one replaced.
+    let path = &fs::canonicalize(path).map_err(io)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -48,6 +50,8 @@ pub(crate) fn replace(path: &Path, data: &[u8], seen: &fs::Metadata, keep_mtime:
     tmp.write_all(data).map_err(io)?;
     let file = tmp.as_file();
     file.set_permissions(seen.permissions()).map_err(io)?;
+    keep_owner(file, seen)?;
+    copy_xattrs(path, tmp.path());
     if keep_mtime {
         if let Ok(m) = seen.modified() {
             file.set_modified(m).map_err(io)?;
@@ -63,4 +67,34 @@ pub(crate) fn replace(path: &Path, data: &[u8], seen: &fs::Metadata, keep_mtime:
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The new file keeps the original's owner and group; if that is not allowed (someone else's
+/// file, writable through its group), the file is refused rather than handed to us.
+#[cfg(unix)]
+fn keep_owner(file: &fs::File, seen: &fs::Metadata) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let now = file.metadata().map_err(|e| Error::Refused { reason: e.to_string() })?;
+    if now.uid() == seen.uid() && now.gid() == seen.gid() {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(seen.uid()), Some(seen.gid())).map_err(|e| Error::Refused {
+        reason: format!("cannot keep the file's owner ({}:{}): {e}", seen.uid(), seen.gid()),
+    })
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_: &fs::File, _: &fs::Metadata) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Extended attributes (other labels, SELinux contexts, tags) move to the new file; those the
+/// filesystem or our privileges refuse are left behind.
+fn copy_xattrs(from: &Path, to: &Path) {
+    let Ok(names) = xattr::list(from) else { return };
+    for name in names {
+        if let Ok(Some(value)) = xattr::get(from, &name) {
+            let _ = xattr::set(to, &name, &value);
+        }
+    }
 }
