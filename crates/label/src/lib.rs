@@ -526,7 +526,7 @@ impl Labeler {
         label: Option<&Label>,
     ) -> Outcome {
         if opts.what_if {
-            return self.outcome(path, OutcomeStatus::Success, format!("what-if: would have {comment}"), label);
+            return self.outcome(path, OutcomeStatus::Success, format!("what-if: would be {comment}"), label);
         }
         match self.rewrite(path, loaded, new, opts) {
             Ok(()) => self.outcome(path, OutcomeStatus::Success, comment, label),
