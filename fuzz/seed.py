@@ -30,3 +30,17 @@ put("mail", "eml", mail[mail.index(b"\n\n") + 1 if b"\n\n" in mail else 0:])
 put("legacy_streams", "word", b"\0" + b"\xec\xa5" + b"\0" * 0x200)
 for name in os.listdir(OFFICE):
     put("extract", name, open(os.path.join(OFFICE, name), "rb").read())
+
+# label_metadata: the label-bearing part of each format, with a label in it
+FIXTURE = os.path.join(HERE, "..", "tests", "data", "mip", "excel-labeled-confidential.xlsx")
+with zipfile.ZipFile(FIXTURE) as z:
+    put("label_metadata", "custom", b"\0" + z.read("docProps/custom.xml"))
+G = "2096f6a2-d2f7-48be-b329-b73aaa526e5d"
+S = "cb46c030-1825-4e81-a295-151c039dbf02"
+put("label_metadata", "labelinfo", b"\1" + (
+    '<clbl:labelList xmlns:clbl="http://schemas.microsoft.com/office/2020/mipLabelMetadata">'
+    f'<clbl:label id="{{{G}}}" enabled="1" method="Privileged" siteId="{{{S}}}" contentBits="0" removed="0" />'
+    '</clbl:labelList>').encode())
+put("label_metadata", "meta", b"\2" + member("hr-list.odt", "meta.xml"))
+put("label_metadata", "mail", b"\3" + f"msip_labels: MSIP_Label_{G}_Enabled=true;\n MSIP_Label_{G}_SiteId={S};\n\nbody\n".encode())
+put("label_metadata", "pdf", b"\4" + open(os.path.join(OFFICE, "hr-list.pdf"), "rb").read())

@@ -218,9 +218,22 @@ fn refused_files_are_failures_with_reasons_and_stay_untouched() {
     fs::copy(repo("corpus/share/office/payroll.xlsx"), d.join("open.xlsx")).unwrap();
     fs::write(d.join(".~lock.open.xlsx#"), "someone,host,2026").unwrap();
     fs::write(d.join("corrupt.docx"), b"PK\x03\x04 this is not a zip").unwrap();
+    // Found by fuzzing: a damaged PDF that parses, but whose rewrite would not read back.
+    fs::copy(repo("tests/data/labels/fail_damaged-xref.pdf"), d.join("damaged.pdf")).unwrap();
     let out = mamori(
         d,
-        &["label", "set", "ro.docx", "open.xlsx", "corrupt.docx", "missing.txt", "--label", "Public", "--json"],
+        &[
+            "label",
+            "set",
+            "ro.docx",
+            "open.xlsx",
+            "corrupt.docx",
+            "missing.txt",
+            "damaged.pdf",
+            "--label",
+            "Public",
+            "--json",
+        ],
     );
     assert_eq!(out.status.code(), Some(2));
     let r = lines(&out);
@@ -230,6 +243,11 @@ fn refused_files_are_failures_with_reasons_and_stay_untouched() {
     assert!(comment(1).contains("LibreOffice"), "{}", comment(1));
     assert!(comment(2).contains("zip") || comment(2).contains("corrupt"), "{}", comment(2));
     assert!(comment(3).contains("missing.txt"), "{}", comment(3));
+    assert!(comment(4).contains("could not be relabeled safely"), "{}", comment(4));
+    assert_eq!(
+        fs::read(d.join("damaged.pdf")).unwrap(),
+        fs::read(repo("tests/data/labels/fail_damaged-xref.pdf")).unwrap()
+    );
     assert_eq!(fs::read(d.join("ro.docx")).unwrap(), fs::read(repo("corpus/share/office/hr-list.docx")).unwrap());
     assert_eq!(fs::read(d.join("open.xlsx")).unwrap(), fs::read(repo("corpus/share/office/payroll.xlsx")).unwrap());
     let left: Vec<_> = fs::read_dir(d)

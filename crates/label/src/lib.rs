@@ -28,7 +28,7 @@ pub use meta::{Method, MsipLabel};
 pub use policy::{Condition, Decision, Mode, Policy, Reason, Rule, Verdict};
 pub use taxonomy::{Grant, Label, Organization, Protection, Taxonomy};
 
-use mamori_extract::Format;
+use mamori_extract::{Format, Head};
 use mamori_model::Finding;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -54,6 +54,9 @@ pub enum Error {
     /// The file is not valid for its format.
     #[error("{reason}")]
     Corrupt { reason: String },
+    /// The file is encrypted with a password: its label can be neither read nor changed.
+    #[error("encrypted: {reason}; its label cannot be read or changed without the password")]
+    Encrypted { reason: String },
     /// The file may not be changed now: read-only, locked, or changed under us.
     #[error("{reason}")]
     Refused { reason: String },
@@ -157,23 +160,37 @@ fn load(path: &Path) -> Result<Loaded, Error> {
     if !seen.is_file() {
         return Err(Error::Refused { reason: "not a regular file".into() });
     }
-    let mut head = Vec::with_capacity(64 << 10);
-    file.by_ref().take(64 << 10).read_to_end(&mut head).map_err(io)?;
-    let (format, codec) = match mamori_extract::detect_head(&head) {
-        mamori_extract::Head::Markup(Format::Eml) => (Format::Eml, Codec::Mail),
-        mamori_extract::Head::Whole => {
-            if seen.len() > MAX_REWRITE {
-                return Err(Error::Unsupported {
-                    format: "document".into(),
-                    reason: format!("{} bytes is too big to rewrite", seen.len()),
-                });
-            }
-            file.read_to_end(&mut head).map_err(io)?;
-            let format = match mamori_extract::detect(&head) {
+    let mut data = Vec::with_capacity(64 << 10);
+    file.by_ref().take(64 << 10).read_to_end(&mut data).map_err(io)?;
+    // Documents and mail are read whole (they are rewritten whole); other files only carry an
+    // extended attribute, so their head is enough.
+    if matches!(mamori_extract::detect_head(&data), Head::Whole | Head::Markup(Format::Eml)) {
+        if seen.len() > MAX_REWRITE {
+            return Err(Error::Unsupported {
+                format: "document".into(),
+                reason: format!("{} bytes is too big to rewrite", seen.len()),
+            });
+        }
+        file.read_to_end(&mut data).map_err(io)?;
+    }
+    let (format, codec) = kind(&data)?;
+    let found = match codec {
+        Codec::Xattr => generic::read(path)?,
+        _ => read_with(codec, &data)?,
+    };
+    let format = if codec == Codec::Xattr && format == Format::Text { "file" } else { format.name() };
+    Ok(Loaded { format, codec, data, seen, found })
+}
+
+/// What a file is and how it carries labels, from its content.
+fn kind(data: &[u8]) -> Result<(Format, Codec), Error> {
+    let head = &data[..data.len().min(64 << 10)];
+    Ok(match mamori_extract::detect_head(head) {
+        Head::Markup(Format::Eml) => (Format::Eml, Codec::Mail),
+        Head::Whole => {
+            let format = match mamori_extract::detect(data) {
                 Ok(f) => f,
-                Err(mamori_extract::Error::Encrypted(why)) => {
-                    return Err(Error::Unsupported { format: "encrypted file".into(), reason: why })
-                }
+                Err(mamori_extract::Error::Encrypted(reason)) => return Err(Error::Encrypted { reason }),
                 Err(e) => return Err(Error::Corrupt { reason: e.to_string() }),
             };
             let codec = match format {
@@ -184,22 +201,71 @@ fn load(path: &Path) -> Result<Loaded, Error> {
             };
             (format, codec)
         }
-        mamori_extract::Head::Markup(f) => (f, Codec::Xattr),
+        Head::Markup(f) => (f, Codec::Xattr),
         _ => (Format::Text, Codec::Xattr),
+    })
+}
+
+fn read_with(codec: Codec, data: &[u8]) -> Result<Vec<Found>, Error> {
+    guarded(|| match codec {
+        Codec::Ooxml => ooxml::read(data),
+        Codec::Odf => odf::read(data),
+        Codec::Pdf => pdf::read(data),
+        Codec::Mail => mail::read(data),
+        Codec::Xattr => Ok(Vec::new()),
+    })
+}
+
+/// The labels inside a document held in memory (a file's extended attribute is not part of
+/// its bytes, so a plain file has none here). For the scanner and the fuzzer.
+pub fn read_bytes(data: &[u8]) -> Result<Vec<Found>, Error> {
+    let (_, codec) = kind(data)?;
+    read_with(codec, data)
+}
+
+/// A document held in memory with the label of tenant `site_id` replaced by `label` (`None`:
+/// removed). Plain files, whose label is an extended attribute, are `Unsupported` here.
+pub fn relabel_bytes(
+    data: &[u8],
+    site_id: &str,
+    label: Option<&MsipLabel>,
+    metadata: Metadata,
+) -> Result<Vec<u8>, Error> {
+    let (format, codec) = kind(data)?;
+    let found = read_with(codec, data)?;
+    let ours: Vec<&str> = found.iter().filter(|f| f.label.site_id == site_id).map(|f| f.label.id.as_str()).collect();
+    let change = Change { site_id, label, metadata };
+    let out = guarded(|| match codec {
+        Codec::Ooxml => ooxml::write(data, &change),
+        Codec::Odf => odf::write(data, &change, &ours),
+        Codec::Pdf => pdf::write(data, &change, &ours),
+        Codec::Mail => mail::write(data, &change, &found),
+        Codec::Xattr => Err(Error::Unsupported {
+            format: format.name().into(),
+            reason: "its label is an extended attribute of the file, not part of its bytes".into(),
+        }),
+    })?;
+    // Never write what does not read back as intended (a damaged file can parse once and not
+    // twice): the original is left as it was.
+    let refuse = |why: String| Error::Corrupt {
+        reason: format!("the {} could not be relabeled safely ({why}); it was left as it was", format.name()),
     };
-    let mut data = head;
-    if codec == Codec::Mail {
-        file.read_to_end(&mut data).map_err(io)?;
+    let back = read_with(codec, &out).map_err(|e| refuse(e.to_string()))?;
+    let live = |f: &&Found| f.label.site_id == site_id && f.label.enabled && !f.label.removed;
+    let holds = match label {
+        Some(l) => back.iter().filter(live).any(|f| f.label.id == l.id),
+        None => !back.iter().any(|f| live(&f)),
+    };
+    if !holds {
+        return Err(refuse("the rewritten file does not read back with the new label".into()));
     }
-    let found = match codec {
-        Codec::Ooxml => ooxml::read(&data)?,
-        Codec::Odf => odf::read(&data)?,
-        Codec::Pdf => pdf::read(&data)?,
-        Codec::Mail => mail::read(&data)?,
-        Codec::Xattr => generic::read(path)?,
-    };
-    let format = if codec == Codec::Xattr && matches!(format, Format::Text) { "file" } else { format.name() };
-    Ok(Loaded { format, codec, data, seen, found })
+    Ok(out)
+}
+
+/// A panic in a parser, on hostile input, is a corrupt file, not a crash.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::Corrupt { reason: "the file is malformed (its parser gave up)".into() }))
 }
 
 impl Loaded {
@@ -536,21 +602,14 @@ impl Labeler {
 
     fn rewrite(&self, path: &Path, loaded: &Loaded, new: Option<&MsipLabel>, opts: &WriteOptions) -> Result<(), Error> {
         atomic::check_unlocked(path)?;
-        let change = Change { site_id: self.site(), label: new, metadata: opts.metadata };
-        let ours: Vec<&str> =
-            loaded.found.iter().filter(|f| f.label.site_id == change.site_id).map(|f| f.label.id.as_str()).collect();
-        let data = match loaded.codec {
-            Codec::Ooxml => ooxml::write(&loaded.data, &change)?,
-            Codec::Odf => odf::write(&loaded.data, &change, &ours)?,
-            Codec::Pdf => pdf::write(&loaded.data, &change, &ours)?,
-            Codec::Mail => mail::write(&loaded.data, &change, &loaded.found)?,
-            Codec::Xattr => {
-                if loaded.seen.permissions().readonly() {
-                    return Err(Error::Refused { reason: "the file is read-only".into() });
-                }
-                return generic::write(path, loaded.format, &change, &loaded.found);
+        if loaded.codec == Codec::Xattr {
+            if loaded.seen.permissions().readonly() {
+                return Err(Error::Refused { reason: "the file is read-only".into() });
             }
-        };
+            let change = Change { site_id: self.site(), label: new, metadata: opts.metadata };
+            return generic::write(path, loaded.format, &change, &loaded.found);
+        }
+        let data = relabel_bytes(&loaded.data, self.site(), new, opts.metadata)?;
         atomic::replace(path, &data, &loaded.seen, opts.preserve_mtime)
     }
 }

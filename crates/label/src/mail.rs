@@ -74,6 +74,10 @@ pub(crate) fn write(data: &[u8], change: &Change, current: &[Found]) -> Result<V
         }
     }
     if blank == spans.len() && !keep.is_empty() {
+        // Headers only: the last one may lack its line end, and must not swallow ours.
+        if !out.is_empty() && !out.ends_with(b"\n") {
+            out.extend_from_slice(newline);
+        }
         out.extend_from_slice(&folded(&keep, newline));
     }
     out.extend_from_slice(&data[end..]);
@@ -114,5 +118,22 @@ mod tests {
         assert_eq!(fields(&h).len(), 1, "{}", String::from_utf8_lossy(&h));
         let back = MsipLabel::parse_header(&value(&h));
         assert_eq!(back, vec![l]);
+    }
+
+    #[test]
+    fn a_message_of_headers_only_gets_its_own_label_line() {
+        // Found by fuzzing: the last header had no line end, and the label became part of it.
+        let l = MsipLabel::new(
+            "2096f6a2-d2f7-48be-b329-b73aaa526e5d",
+            "cb46c030-1825-4e81-a295-151c039dbf02",
+            "Confidential",
+            crate::Method::Standard,
+        );
+        let change = Change { site_id: &l.site_id, label: Some(&l), metadata: crate::Metadata::Auto };
+        let msg = b"From: a@example.com\nSubject: s\n continued";
+        let out = write(msg, &change, &[]).unwrap();
+        let found = read(&out).unwrap();
+        assert_eq!(found.len(), 1, "{}", String::from_utf8_lossy(&out));
+        assert!(out.starts_with(msg));
     }
 }

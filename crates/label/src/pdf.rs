@@ -65,7 +65,44 @@ fn load(data: &[u8]) -> Result<Document, Error> {
     Ok(doc)
 }
 
+/// A PDF parser can loop on hostile input: each read or rewrite runs on its own thread and is
+/// given up after this long.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn bounded<T: Send + 'static>(
+    data: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let data = data.to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("pdf-label".into())
+        .spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&data)));
+            let _ = tx.send(r);
+        })
+        .map_err(|e| Error::Corrupt { reason: format!("PDF: cannot start a reader: {e}") })?;
+    match rx.recv_timeout(TIMEOUT) {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err(Error::Corrupt { reason: "PDF: malformed (the parser gave up)".into() }),
+        Err(_) => Err(Error::Corrupt { reason: format!("PDF: not read within {} s", TIMEOUT.as_secs()) }),
+    }
+}
+
 pub(crate) fn read(data: &[u8]) -> Result<Vec<Found>, Error> {
+    bounded(data, read_now)
+}
+
+pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u8>, Error> {
+    let (site, label, metadata) = (change.site_id.to_string(), change.label.cloned(), change.metadata);
+    let ours: Vec<String> = ours.iter().map(|s| s.to_string()).collect();
+    bounded(data, move |data| {
+        let change = Change { site_id: &site, label: label.as_ref(), metadata };
+        write_now(data, &change, &ours.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+}
+
+fn read_now(data: &[u8]) -> Result<Vec<Found>, Error> {
     let doc = Document::load_mem(data).map_err(corrupt)?;
     let from_info = info(&doc).map(|(_, d)| info_pairs(d)).unwrap_or_default();
     let mut found: Vec<Found> = MsipLabel::from_pairs(from_info.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -81,7 +118,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Vec<Found>, Error> {
     Ok(found)
 }
 
-pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u8>, Error> {
+fn write_now(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u8>, Error> {
     let doc = load(data)?;
     let (info_id, mut dict) = match info(&doc) {
         Some((id, d)) => (id, d.clone()),

@@ -39,13 +39,15 @@ pub(crate) fn local(qname: &str) -> &str {
 /// Parses `xml` into its elements in document order. A DOCTYPE is refused: metadata parts have
 /// none, and it is how entity attacks start.
 pub(crate) fn elements(xml: &str) -> Result<Vec<Elem>, String> {
-    let mut reader = Reader::from_str(xml);
+    // The reader skips a byte-order mark without counting it; spans are offsets into `xml`.
+    let base = if xml.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut reader = Reader::from_str(&xml[base..]);
     let mut out: Vec<Elem> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     loop {
-        let start = reader.buffer_position() as usize;
+        let start = base + reader.buffer_position() as usize;
         let event = reader.read_event().map_err(|e| format!("XML error at byte {start}: {e}"))?;
-        let pos = reader.buffer_position() as usize;
+        let pos = base + reader.buffer_position() as usize;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let mut attrs = Vec::new();
@@ -143,6 +145,15 @@ mod tests {
         assert_eq!(append_to_root(xml, &els[0], "<d/>"), xml.replace("</a>", "<d/></a>"));
         let empty = "<a k='v'/>";
         assert_eq!(append_to_root(empty, &elements(empty).unwrap()[0], "<d/>"), "<a k='v'><d/></a>");
+    }
+
+    #[test]
+    fn spans_count_the_byte_order_mark() {
+        // Found by fuzzing: a custom.xml with a BOM was spliced three bytes early.
+        let xml = "\u{feff}<a><b>x</b></a>";
+        let els = elements(xml).unwrap();
+        assert_eq!(&xml[els[1].start..els[1].end], "<b>x</b>");
+        assert_eq!(&xml[els[0].close_start..], "</a>");
     }
 
     #[test]
