@@ -150,6 +150,11 @@ fn office_compatible_software_reads_labeled_files() {
         let s = &mamori(d, &["status", f, "--json"])[0];
         assert_eq!(s["label_id"], RESTRICTED, "LibreOffice kept the label in {f}: {s}");
     }
+    // The label Microsoft Excel wrote survives LibreOffice's conversion to ODF, and reads back.
+    soffice(&profile, "ods", &d.join("excel"), &[repo("tests/data/mip/excel-labeled-confidential.xlsx")]);
+    let s = &mamori(d, &["status", "excel/excel-labeled-confidential.ods", "--json"])[0];
+    assert_eq!(s["label_id"], "2096f6a2-d2f7-48be-b329-b73aaa526e5d", "{s}");
+    assert_eq!((&s["label_name"], &s["labeling_method"]), (&"Confidential".into(), &"Privileged".into()), "{s}");
     // qpdf finds the incrementally updated PDF sound.
     let q = Command::new("qpdf").arg("--check").arg(work.join("libreoffice.pdf")).output().unwrap();
     assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stdout));

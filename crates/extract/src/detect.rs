@@ -148,7 +148,9 @@ fn is_mail(text: &str) -> bool {
         "reply-to",
     ];
     let mut common = 0;
-    for line in text.lines() {
+    // Only whole lines: the sample is cut at 4 KiB, often in the middle of a long header block.
+    let whole = text.rfind('\n').map_or("", |i| &text[..=i]);
+    for line in whole.lines() {
         if line.is_empty() {
             break;
         }
@@ -262,6 +264,12 @@ mod tests {
         let labeled =
             "From: a@example.com\nTo: b@example.com\nSubject: hi\nmsip_labels: MSIP_Label_x_Enabled=true;\n\nbody";
         assert_eq!(h(labeled), Head::Markup(Format::Eml));
+        // A header block longer than the sample: the cut line is not judged (found by fuzzing).
+        let head = "From: a@example.com\nTo: b@example.com\nSubject: hi\nX-Pad: ";
+        let pad = "a".repeat(4096 - head.len() - 1 - 10);
+        let long = format!("{head}{pad}\nX-Microsoft-Antispam: 1\n\nbody");
+        assert_eq!(&long[4086..4096], "X-Microsof", "the sample ends before the colon");
+        assert_eq!(h(&long), Head::Markup(Format::Eml));
         assert_eq!(h("Subject: notes\nplain text that is not mail\n"), Head::Text);
         assert_eq!(h("{\\rtf1\\ansi hello}"), Head::Whole);
         assert!(matches!(h("\x7FELF\x02\x01\x01\0"), Head::Unsupported { format: "elf", .. }));

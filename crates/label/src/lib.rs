@@ -163,29 +163,62 @@ fn load(path: &Path) -> Result<Loaded, Error> {
     let mut data = Vec::with_capacity(64 << 10);
     file.by_ref().take(64 << 10).read_to_end(&mut data).map_err(io)?;
     // Documents and mail are read whole (they are rewritten whole); other files only carry an
-    // extended attribute, so their head is enough.
-    if matches!(mamori_extract::detect_head(&data), Head::Whole | Head::Markup(Format::Eml)) {
+    // extended attribute, so their head is enough, however big they are.
+    let whole = needs_whole(&mut file, &data, seen.len());
+    if whole {
         if seen.len() > MAX_REWRITE {
             return Err(Error::Unsupported {
                 format: "document".into(),
                 reason: format!("{} bytes is too big to rewrite", seen.len()),
             });
         }
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::Start(data.len() as u64)).map_err(io)?;
         file.read_to_end(&mut data).map_err(io)?;
     }
-    let (format, codec) = kind(&data)?;
+    let (format, codec) = if whole { kind(&data)? } else { (head_format(&data), Codec::Xattr) };
     let found = match codec {
         Codec::Xattr => generic::read(path)?,
         _ => read_with(codec, &data)?,
     };
-    let format = if codec == Codec::Xattr && format == Format::Text { "file" } else { format.name() };
     Ok(Loaded { format, codec, data, seen, found })
 }
 
-/// What a file is and how it carries labels, from its content.
-fn kind(data: &[u8]) -> Result<(Format, Codec), Error> {
+/// Containers and compound files above this are named by their magic number alone.
+const MAX_SNIFF: u64 = 256 << 20;
+
+/// Must the whole file be read to label it? Mail, PDF and Office/ODF packages carry the label
+/// inside; a plain zip of any size does not (its central directory tells, without reading it).
+fn needs_whole(file: &mut std::fs::File, head: &[u8], len: u64) -> bool {
+    match mamori_extract::detect_head(head) {
+        Head::Markup(Format::Eml) => true,
+        Head::Whole if head.starts_with(b"PK") => match zip::ZipArchive::new(&mut *file) {
+            Ok(z) => z.index_for_name("[Content_Types].xml").is_some() || z.index_for_name("mimetype").is_some(),
+            Err(_) => len <= MAX_SNIFF,
+        },
+        Head::Whole => memchr::memmem::find(&head[..head.len().min(1024)], b"%PDF-").is_some() || len <= MAX_SNIFF,
+        _ => false,
+    }
+}
+
+/// The format of a file read only in part, for the `format` field.
+fn head_format(head: &[u8]) -> &'static str {
+    match mamori_extract::detect_head(head) {
+        Head::Markup(f) => f.name(),
+        Head::Whole if head.starts_with(b"PK") => "zip",
+        Head::Whole if head.starts_with(b"\x1F\x8B") => "gz",
+        Head::Whole if head.starts_with(b"\xD0\xCF") => "compound file",
+        Head::Whole if head.starts_with(b"{\\rtf") => "rtf",
+        Head::Whole => "tar",
+        Head::Unsupported { format, .. } => format,
+        Head::Text => "file",
+    }
+}
+
+/// What a whole file is and how it carries labels, from its content.
+fn kind(data: &[u8]) -> Result<(&'static str, Codec), Error> {
     let head = &data[..data.len().min(64 << 10)];
-    Ok(match mamori_extract::detect_head(head) {
+    let (format, codec) = match mamori_extract::detect_head(head) {
         Head::Markup(Format::Eml) => (Format::Eml, Codec::Mail),
         Head::Whole => {
             let format = match mamori_extract::detect(data) {
@@ -201,9 +234,9 @@ fn kind(data: &[u8]) -> Result<(Format, Codec), Error> {
             };
             (format, codec)
         }
-        Head::Markup(f) => (f, Codec::Xattr),
-        _ => (Format::Text, Codec::Xattr),
-    })
+        _ => return Ok((head_format(head), Codec::Xattr)),
+    };
+    Ok((format.name(), codec))
 }
 
 fn read_with(codec: Codec, data: &[u8]) -> Result<Vec<Found>, Error> {
@@ -241,16 +274,16 @@ pub fn relabel_bytes(
         Codec::Pdf => pdf::write(data, &change, &ours),
         Codec::Mail => mail::write(data, &change, &found),
         Codec::Xattr => Err(Error::Unsupported {
-            format: format.name().into(),
+            format: format.into(),
             reason: "its label is an extended attribute of the file, not part of its bytes".into(),
         }),
     })?;
     // Never write what does not read back as intended (a damaged file can parse once and not
     // twice): the original is left as it was.
     let refuse = |why: String| Error::Corrupt {
-        reason: format!("the {} could not be relabeled safely ({why}); it was left as it was", format.name()),
+        reason: format!("the {format} could not be relabeled safely ({why}); it was left as it was"),
     };
-    let back = read_with(codec, &out).map_err(|e| refuse(e.to_string()))?;
+    let back = read_bytes(&out).map_err(|e| refuse(e.to_string()))?;
     let live = |f: &&Found| f.label.site_id == site_id && f.label.enabled && !f.label.removed;
     let holds = match label {
         Some(l) => back.iter().filter(live).any(|f| f.label.id == l.id),
