@@ -58,6 +58,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // `mamori status . | head`: the reader left; that is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(0)
+        }
         Err(e) => {
             eprintln!("mamori: {e:#}");
             ExitCode::from(2)
