@@ -7,9 +7,11 @@
 //! Needs `soffice`, `qpdf` and the Python packages (`.ci/run` installs them through
 //! `scripts/install-test-tools`). Under `CI=true` a missing program fails the test.
 
+mod common;
+
+use common::{raw_members, repo, scratch};
 use serde_json::Value;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,10 +38,6 @@ fn tools_present() -> bool {
     false
 }
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
 /// `soffice --headless --convert-to FORMAT` of `files` into `out`, with a private profile.
 fn soffice(profile: &Path, format: &str, out: &Path, files: &[PathBuf]) {
     let o = Command::new("soffice")
@@ -62,25 +60,13 @@ fn mamori(dir: &Path, args: &[&str]) -> Vec<Value> {
     String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-fn members(path: &Path) -> Vec<(String, u32, Vec<u8>)> {
-    let mut z = zip::ZipArchive::new(fs::File::open(path).unwrap()).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut f = z.by_index_raw(i).unwrap();
-            let mut raw = Vec::new();
-            f.read_to_end(&mut raw).unwrap();
-            (f.name().unwrap().to_string(), f.crc32(), raw)
-        })
-        .collect()
-}
-
 #[test]
 fn office_compatible_software_reads_labeled_files() {
     if !tools_present() {
         return;
     }
-    let scratch = tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let d = scratch.path();
+    let dir = scratch();
+    let d = dir.path();
     let (py, lo, work, profile) = (d.join("py"), d.join("lo"), d.join("work"), d.join("profile"));
     fs::create_dir_all(&work).unwrap();
     let made = Command::new("python3").arg(repo("tests/interop/make.py")).arg(&py).output().unwrap();
@@ -125,8 +111,8 @@ fn office_compatible_software_reads_labeled_files() {
     // Every member the label does not own is byte for byte the same.
     let owned = ["[Content_Types].xml", "_rels/.rels", "docProps/custom.xml", "meta.xml"];
     for f in &files {
-        let after = members(&work.join(f));
-        for m in members(&originals.join(f)).into_iter().filter(|m| !owned.contains(&m.0.as_str())) {
+        let after = raw_members(&work.join(f));
+        for m in raw_members(&originals.join(f)).into_iter().filter(|m| !owned.contains(&m.0.as_str())) {
             assert!(after.contains(&m), "{f}: {} changed", m.0);
         }
     }

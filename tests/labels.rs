@@ -2,10 +2,13 @@
 //! the Excel-labeled fixture, refusals that leave files untouched, and a process killed while
 //! it writes.
 
+mod common;
+
+use common::{raw_members, repo, scratch};
 use serde_json::Value;
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const RESTRICTED: &str = "0f57ecdd-7847-409e-973a-2864fb8938a6";
@@ -32,28 +35,6 @@ fn one(dir: &Path, args: &[&str]) -> Value {
 
 fn status(dir: &Path, file: &str) -> Value {
     one(dir, &["status", file, "--json"])
-}
-
-/// A scratch directory on the build disk (extended attributes work there; tmpfs may lack them).
-fn scratch() -> tempfile::TempDir {
-    tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
-}
-
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-/// Every zip member as (name, compression, crc, raw compressed bytes).
-fn raw_members(path: &Path) -> Vec<(String, String, u32, Vec<u8>)> {
-    let mut z = zip::ZipArchive::new(fs::File::open(path).unwrap()).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut f = z.by_index_raw(i).unwrap();
-            let mut raw = Vec::new();
-            f.read_to_end(&mut raw).unwrap();
-            (f.name().unwrap().to_string(), format!("{:?}", f.compression()), f.crc32(), raw)
-        })
-        .collect()
 }
 
 /// Members of `before` that the label does not own are byte for byte the same in `after`.

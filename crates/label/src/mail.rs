@@ -106,14 +106,18 @@ fn folded(labels: &[MsipLabel], newline: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn folded_header_is_one_field() {
-        let l = MsipLabel::new(
+    fn sample() -> MsipLabel {
+        MsipLabel::new(
             "2096f6a2-d2f7-48be-b329-b73aaa526e5d",
             "cb46c030-1825-4e81-a295-151c039dbf02",
             "Confidential",
             crate::Method::Privileged,
-        );
+        )
+    }
+
+    #[test]
+    fn folded_header_is_one_field() {
+        let l = sample();
         let h = folded(std::slice::from_ref(&l), b"\r\n");
         assert_eq!(fields(&h).len(), 1, "{}", String::from_utf8_lossy(&h));
         let back = MsipLabel::parse_header(&value(&h));
@@ -123,12 +127,7 @@ mod tests {
     #[test]
     fn a_message_of_headers_only_gets_its_own_label_line() {
         // Found by fuzzing: the last header had no line end, and the label became part of it.
-        let l = MsipLabel::new(
-            "2096f6a2-d2f7-48be-b329-b73aaa526e5d",
-            "cb46c030-1825-4e81-a295-151c039dbf02",
-            "Confidential",
-            crate::Method::Standard,
-        );
+        let l = sample();
         let change = Change { site_id: &l.site_id, label: Some(&l), metadata: crate::Metadata::Auto };
         let msg = b"From: a@example.com\nSubject: s\n continued";
         let out = write(msg, &change, &[]).unwrap();
