@@ -67,7 +67,7 @@ pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u
         ));
     }
     let out = if office_meta.open_end == office_meta.end {
-        let open = s[office_meta.start..office_meta.end].trim_end_matches("/>").trim_end();
+        let open = xml::open_of_empty(&s, office_meta);
         let at = office_meta.start
             - gone.iter().filter(|e| e.end <= office_meta.start).map(|e| e.end - e.start).sum::<usize>();
         let len = office_meta.end - office_meta.start;

@@ -261,7 +261,7 @@ fn custom_xml(existing: Option<&str>, remove: &[&str], new: Option<&MsipLabel>) 
         ));
     }
     let head = if root.open_end == root.end {
-        let open = xml[root.start..root.end].trim_end_matches("/>").trim_end();
+        let open = xml::open_of_empty(xml, root);
         format!("{}{open}>", &xml[..root.start])
     } else {
         xml[..props.first().map_or(root.close_start, |p| p.start).max(root.open_end)].to_string()

@@ -215,7 +215,7 @@ fn xmp_rewrite(
     let mut cuts: Vec<(usize, usize, String)> = gone.iter().map(|e| (e.start, e.end, String::new())).collect();
     if desc.open_end == desc.end {
         // <rdf:Description .../>: open it up.
-        let open = text[desc.start..desc.end].trim_end_matches("/>").trim_end();
+        let open = xml::open_of_empty(text, desc);
         let ns = if declared.is_none() { format!(" xmlns:pdfx=\"{PDFX_NS}\"") } else { String::new() };
         insert = format!("{open}{ns}>{insert}</{}>", desc.name);
         cuts.push((desc.start, desc.end, insert));

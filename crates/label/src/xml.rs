@@ -118,11 +118,17 @@ pub(crate) fn prefix_of<'a>(root: &'a Elem, ns: &str) -> Option<&'a str> {
     root.attrs.iter().find(|(_, v)| v == ns).map(|(k, _)| k.strip_prefix("xmlns:").unwrap_or(""))
 }
 
+/// The start tag of an empty element (`<a k="v"/>`) without its `/>`, to reopen it as
+/// `<a k="v">...</a>`.
+pub(crate) fn open_of_empty<'a>(xml: &'a str, e: &Elem) -> &'a str {
+    xml[e.start..e.end].trim_end_matches("/>").trim_end()
+}
+
 /// Inserts `insert` just before the end tag of the root element (expanding `<root/>` when the
 /// root is empty).
 pub(crate) fn append_to_root(xml: &str, root: &Elem, insert: &str) -> String {
     if root.open_end == root.end && root.close_start == root.end {
-        let open = xml[root.start..root.end].trim_end_matches("/>").trim_end();
+        let open = open_of_empty(xml, root);
         format!("{}{open}>{insert}</{}>{}", &xml[..root.start], root.name, &xml[root.end..])
     } else {
         format!("{}{insert}{}", &xml[..root.close_start], &xml[root.close_start..])
