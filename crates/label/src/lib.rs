@@ -5,8 +5,9 @@
 //!   scan findings, with the reasons;
 //! - [`meta`]: label metadata as Microsoft Information Protection writes it
 //!   (`MSIP_Label_<id>_<Attr>`), and one codec per format that reads and rewrites it in place:
-//!   OOXML custom properties and the LabelInfo part, ODF `meta.xml`, the PDF Info dictionary,
-//!   the `msip_labels` mail header, and an extended attribute for any other file;
+//!   OOXML custom properties and the LabelInfo part, ODF `meta.xml`, the PDF Info dictionary
+//!   and XMP, the `msip_labels` mail header, and an extended attribute for any other file
+//!   (`file.rs` tells which, and checks that every rewrite reads back);
 //! - [`Labeler`]: status, set, remove and classify for one file, never losing it (temp file,
 //!   fsync, rename; see `atomic.rs`).
 //!
