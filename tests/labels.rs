@@ -218,13 +218,16 @@ fn refused_files_are_failures_with_reasons_and_stay_untouched() {
     );
     assert_eq!(out.status.code(), Some(2));
     let r = lines(&out);
-    let comment = |i: usize| r[i]["comment"].as_str().unwrap().to_string();
-    assert!(r.iter().all(|o| o["status"] == "failed"), "{r:?}");
-    assert!(comment(0).contains("read-only"), "{}", comment(0));
-    assert!(comment(1).contains("LibreOffice"), "{}", comment(1));
-    assert!(comment(2).contains("zip") || comment(2).contains("corrupt"), "{}", comment(2));
-    assert!(comment(3).contains("missing.txt"), "{}", comment(3));
-    assert!(comment(4).contains("could not be relabeled safely"), "{}", comment(4));
+    assert!(r.len() == 5 && r.iter().all(|o| o["status"] == "failed"), "{r:?}");
+    let comment = |file: &str| {
+        let o = r.iter().find(|o| o["path"] == file).unwrap_or_else(|| panic!("no result for {file}"));
+        o["comment"].as_str().unwrap().to_string()
+    };
+    assert!(comment("ro.docx").contains("read-only"), "{}", comment("ro.docx"));
+    assert!(comment("open.xlsx").contains("LibreOffice"), "{}", comment("open.xlsx"));
+    assert!(comment("corrupt.docx").contains("zip"), "{}", comment("corrupt.docx"));
+    assert!(comment("missing.txt").contains("missing.txt"), "{}", comment("missing.txt"));
+    assert!(comment("damaged.pdf").contains("could not be relabeled safely"), "{}", comment("damaged.pdf"));
     assert_eq!(
         fs::read(d.join("damaged.pdf")).unwrap(),
         fs::read(repo("tests/data/labels/fail_damaged-xref.pdf")).unwrap()

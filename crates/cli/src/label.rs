@@ -4,11 +4,12 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use mamori_label::{ClassifyOptions, Labeler, Metadata, Method, Outcome, OutcomeStatus, Status, WriteOptions};
 use mamori_model::Finding;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -278,17 +279,18 @@ pub fn label(c: LabelCommand) -> anyhow::Result<u8> {
             let target = labeler.taxonomy.applicable(&label)?.clone();
             let opts = write_options(&write, justification, false);
             let files = files(&paths)?;
-            let outcomes = pool(write.threads)?
-                .install(|| files.par_iter().map(|f| labeler.set(f, &target, method, &opts)).collect());
-            report(outcomes, write.json)
+            let reporter = Reporter::new(write.json, files.len());
+            pool(write.threads)?
+                .install(|| files.par_iter().for_each(|f| reporter.emit(labeler.set(f, &target, method, &opts))));
+            reporter.finish()
         }
         LabelCommand::Remove { paths, justification, write } => {
             let labeler = write.labels.load()?;
             let opts = write_options(&write, justification, false);
             let files = files(&paths)?;
-            let outcomes =
-                pool(write.threads)?.install(|| files.par_iter().map(|f| labeler.remove(f, &opts)).collect());
-            report(outcomes, write.json)
+            let reporter = Reporter::new(write.json, files.len());
+            pool(write.threads)?.install(|| files.par_iter().for_each(|f| reporter.emit(labeler.remove(f, &opts))));
+            reporter.finish()
         }
     }
 }
@@ -306,64 +308,117 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<u8> {
     let files = files(&a.paths)?;
     let opts = write_options(&a.write, None, a.what_if);
     let how = ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic };
-    let outcomes: Vec<Outcome> = pool(a.write.threads)?.install(|| {
-        files
-            .par_iter()
-            .map(|f| {
-                // The file and everything inside it (members, attachments) decide its label.
-                let items = Mutex::new(Vec::new());
-                scanner.scan_file(f, &|item| items.lock().unwrap_or_else(|p| p.into_inner()).push(item));
-                let items = items.into_inner().unwrap_or_else(|p| p.into_inner());
-                if let Some(bad) = items.iter().find(|i| !i.nested && i.status != mamori_model::ItemStatus::Ok) {
-                    let why = bad.error.clone().unwrap_or_default();
-                    return Outcome {
-                        path: f.display().to_string(),
-                        status: OutcomeStatus::Skipped,
-                        comment: format!("not classified: the content could not be read ({why})"),
-                        label_name: None,
-                        label_id: None,
-                        reasons: Vec::new(),
-                        recommended_label: None,
-                    };
-                }
-                let mut findings: HashMap<String, Finding> = HashMap::new();
-                for f in items.into_iter().flat_map(|i| i.findings) {
-                    match findings.get_mut(&f.type_id) {
-                        Some(e) => {
-                            e.count += f.count;
-                            e.confidence = e.confidence.max(f.confidence);
-                            e.matches.extend(f.matches);
-                        }
-                        None => {
-                            findings.insert(f.type_id.clone(), f);
-                        }
-                    }
-                }
-                let findings: Vec<Finding> = findings.into_values().collect();
-                labeler.classify(f, &findings, &opts, &how)
-            })
-            .collect()
-    });
-    report(outcomes, a.write.json)
+    let reporter = Reporter::new(a.write.json, files.len());
+    pool(a.write.threads)?
+        .install(|| files.par_iter().for_each(|f| reporter.emit(classify_one(&scanner, &labeler, f, &opts, &how))));
+    reporter.finish()
 }
 
-/// Prints one line per file (`STATUS path: comment`) or JSON Lines; exit 2 if any failed.
-fn report(outcomes: Vec<Outcome>, json: bool) -> anyhow::Result<u8> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for o in &outcomes {
-        if json {
-            writeln!(out, "{}", serde_json::to_string(o)?)?;
-        } else {
-            let rec = o.recommended_label.as_ref().map(|r| format!(" [recommended: {r}]")).unwrap_or_default();
-            writeln!(out, "{:<8} {}: {}{rec}", o.status.as_str(), o.path, o.comment)?;
+/// Scans one file and everything inside it (members, attachments), and labels it by what all
+/// of that holds.
+fn classify_one(
+    scanner: &mamori_scan::Scanner,
+    labeler: &Labeler,
+    f: &std::path::Path,
+    opts: &WriteOptions,
+    how: &ClassifyOptions,
+) -> Outcome {
+    // The file and everything inside it (members, attachments) decide its label.
+    let items = Mutex::new(Vec::new());
+    scanner.scan_file(f, &|item| items.lock().unwrap_or_else(|p| p.into_inner()).push(item));
+    let items = items.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(bad) = items.iter().find(|i| !i.nested && i.status != mamori_model::ItemStatus::Ok) {
+        let why = bad.error.clone().unwrap_or_default();
+        return Outcome {
+            path: f.display().to_string(),
+            status: OutcomeStatus::Skipped,
+            comment: format!("not classified: the content could not be read ({why})"),
+            label_name: None,
+            label_id: None,
+            reasons: Vec::new(),
+            recommended_label: None,
+        };
+    }
+    let mut findings: HashMap<String, Finding> = HashMap::new();
+    for found in items.into_iter().flat_map(|i| i.findings) {
+        match findings.get_mut(&found.type_id) {
+            Some(e) => {
+                e.count += found.count;
+                e.confidence = e.confidence.max(found.confidence);
+                e.matches.extend(found.matches);
+            }
+            None => {
+                findings.insert(found.type_id.clone(), found);
+            }
         }
     }
-    out.flush()?;
-    let count = |s| outcomes.iter().filter(|o| o.status == s).count();
-    let (ok, skipped, failed) =
-        (count(OutcomeStatus::Success), count(OutcomeStatus::Skipped), count(OutcomeStatus::Failed));
-    if !json || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        eprintln!("{ok} succeeded, {skipped} skipped, {failed} failed");
+    let findings: Vec<Finding> = findings.into_values().collect();
+    labeler.classify(f, &findings, opts, how)
+}
+
+/// Prints each file's result as it completes (`STATUS path: comment`, or JSON Lines), with a
+/// progress line on a terminal; the exit code is 2 if any file failed.
+struct Reporter {
+    json: bool,
+    state: Mutex<ReportState>,
+    progress: Option<ProgressBar>,
+}
+
+struct ReportState {
+    out: std::io::BufWriter<std::io::Stdout>,
+    counts: [usize; 3],
+    failed_to_write: Option<std::io::Error>,
+}
+
+impl Reporter {
+    fn new(json: bool, total: usize) -> Reporter {
+        let progress = std::io::stderr().is_terminal().then(|| {
+            let pb = ProgressBar::new(total as u64);
+            pb.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} files, {per_sec}, eta {eta} {msg}")
+                    .expect("valid template"),
+            );
+            pb
+        });
+        let out = std::io::BufWriter::new(std::io::stdout());
+        Reporter { json, state: Mutex::new(ReportState { out, counts: [0; 3], failed_to_write: None }), progress }
     }
-    Ok(if failed > 0 { 2 } else { 0 })
+
+    fn emit(&self, o: Outcome) {
+        let line = if self.json {
+            serde_json::to_string(&o).expect("outcomes serialize")
+        } else {
+            let rec = o.recommended_label.as_ref().map(|r| format!(" [recommended: {r}]")).unwrap_or_default();
+            format!("{:<8} {}: {}{rec}", o.status.as_str(), o.path, o.comment)
+        };
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.counts[o.status as usize] += 1;
+        if st.failed_to_write.is_none() {
+            let written = match &self.progress {
+                Some(pb) => pb.suspend(|| writeln!(st.out, "{line}").and_then(|_| st.out.flush())),
+                None => writeln!(st.out, "{line}"),
+            };
+            st.failed_to_write = written.err();
+        }
+        drop(st);
+        if let Some(pb) = &self.progress {
+            pb.inc(1);
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<u8> {
+        if let Some(pb) = &self.progress {
+            pb.finish_and_clear();
+        }
+        let mut st = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = st.failed_to_write.take() {
+            return Err(e).context("writing output");
+        }
+        st.out.flush().context("writing output")?;
+        let [ok, skipped, failed] = st.counts;
+        if !self.json || std::io::stderr().is_terminal() {
+            eprintln!("{ok} succeeded, {skipped} skipped, {failed} failed");
+        }
+        Ok(if failed > 0 { 2 } else { 0 })
+    }
 }
