@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod eval;
+mod id;
 mod label;
 mod scan;
 mod types;
@@ -43,6 +44,9 @@ enum Command {
     Label(label::LabelCommand),
     /// Scan files, decide a label by the policy, and apply it (`--what-if` only reports).
     Classify(label::ClassifyArgs),
+    /// The local identity (principal, signing key, age key) used with the key service.
+    #[command(subcommand)]
+    Id(id::IdCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Status(a) => label::status(a),
         Command::Label(c) => label::label(c),
         Command::Classify(a) => label::classify(a),
+        Command::Id(c) => id::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),
