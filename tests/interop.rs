@@ -141,7 +141,20 @@ fn office_compatible_software_reads_labeled_files() {
     let s = &mamori(d, &["status", "excel/excel-labeled-confidential.ods", "--json"])[0];
     assert_eq!(s["label_id"], "2096f6a2-d2f7-48be-b329-b73aaa526e5d", "{s}");
     assert_eq!((&s["label_name"], &s["labeling_method"]), (&"Confidential".into(), &"Privileged".into()), "{s}");
-    // qpdf finds the incrementally updated PDF sound.
-    let q = Command::new("qpdf").arg("--check").arg(work.join("libreoffice.pdf")).output().unwrap();
-    assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stdout));
+    // qpdf finds the incrementally updated PDF sound, also for a PDF with object streams and a
+    // cross-reference stream (as Word writes them).
+    let streams = Command::new("qpdf")
+        .args(["--object-streams=generate"])
+        .arg(lo.join("py.pdf"))
+        .arg(work.join("streams.pdf"))
+        .output()
+        .unwrap();
+    assert!(streams.status.success(), "{}", String::from_utf8_lossy(&streams.stderr));
+    let r = &mamori(&work, &["label", "set", "streams.pdf", "--label", "Internal", "--json"])[0];
+    assert_eq!(r["status"], "success", "{r}");
+    assert_eq!(mamori(&work, &["status", "streams.pdf", "--json"])[0]["label_name"], "Internal");
+    for pdf in ["libreoffice.pdf", "streams.pdf"] {
+        let q = Command::new("qpdf").arg("--check").arg(work.join(pdf)).output().unwrap();
+        assert!(q.status.success(), "{pdf}: {}", String::from_utf8_lossy(&q.stdout));
+    }
 }
