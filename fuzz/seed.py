@@ -44,3 +44,5 @@ put("label_metadata", "labelinfo", b"\1" + (
 put("label_metadata", "meta", b"\2" + member("hr-list.odt", "meta.xml"))
 put("label_metadata", "mail", b"\3" + f"msip_labels: MSIP_Label_{G}_Enabled=true;\n MSIP_Label_{G}_SiteId={S};\n\nbody\n".encode())
 put("label_metadata", "pdf", b"\4" + open(os.path.join(OFFICE, "hr-list.pdf"), "rb").read())
+put("label_metadata", "doc", b"\4" + open(os.path.join(OFFICE, "hr-list.doc"), "rb").read())
+put("label_metadata", "xls", b"\4" + open(os.path.join(OFFICE, "payroll.xls"), "rb").read())

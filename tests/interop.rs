@@ -1,7 +1,7 @@
 //! Interop with real software: documents written by python-docx, openpyxl, python-pptx and
 //! LibreOffice are labeled by mamori, then LibreOffice still converts each to PDF, the Python
 //! libraries still load them and see the label's custom properties, LibreOffice carries the
-//! label from docx to odt and back, qpdf finds the labeled PDF sound, and every member the
+//! label from docx to odt, doc and back, qpdf finds the labeled PDF sound, and every member the
 //! label does not own is byte-identical.
 //!
 //! Needs `soffice`, `qpdf` and the Python packages (`.ci/run` installs them through
@@ -136,6 +136,17 @@ fn office_compatible_software_reads_labeled_files() {
         let s = &mamori(d, &["status", f, "--json"])[0];
         assert_eq!(s["label_id"], RESTRICTED, "LibreOffice kept the label in {f}: {s}");
     }
+    // Office 97-2003: LibreOffice writes a docx label into the .doc's properties; mamori reads
+    // and relabels it there; LibreOffice carries the new label back to docx.
+    soffice(&profile, "doc", &d.join("to-doc"), &[work.join("python.docx")]);
+    assert_eq!(mamori(d, &["status", "to-doc/python.doc", "--json"])[0]["label_id"], RESTRICTED);
+    let r =
+        &mamori(d, &["label", "set", "to-doc/python.doc", "--label", "Public", "--justification", "interop", "--json"])
+            [0];
+    assert_eq!(r["status"], "success", "{r}");
+    soffice(&profile, "docx", &d.join("from-doc"), &[d.join("to-doc/python.doc")]);
+    let s = &mamori(d, &["status", "from-doc/python.docx", "--json"])[0];
+    assert_eq!((&s["label_name"], &s["metadata"]), (&"Public".into(), &"custom.xml".into()), "{s}");
     // The label Microsoft Excel wrote survives LibreOffice's conversion to ODF, and reads back.
     soffice(&profile, "ods", &d.join("excel"), &[repo("tests/data/mip/excel-labeled-confidential.xlsx")]);
     let s = &mamori(d, &["status", "excel/excel-labeled-confidential.ods", "--json"])[0];

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{raw_members, repo, scratch};
+use common::{cfb_streams, raw_members, repo, scratch};
 use serde_json::Value;
 use std::fs;
 use std::io::Read;
@@ -82,6 +82,9 @@ fn every_format_is_labeled_relabeled_and_unlabeled() {
         "mail.eml",
         "member.html",
         "records.zip",
+        "hr-list.doc",
+        "payroll.xls",
+        "deck.ppt",
     ];
     for f in files {
         fs::copy(repo("corpus/share/office").join(f), d.join(f)).unwrap();
@@ -111,12 +114,29 @@ fn every_format_is_labeled_relabeled_and_unlabeled() {
         };
         assert_untouched(&original, &d.join(f));
     }
+    // Office 97-2003 files: the label is in DocumentSummaryInformation, every other stream as it was.
+    for f in ["hr-list.doc", "payroll.xls", "deck.ppt"] {
+        assert_eq!(status(d, f)["metadata"], "DocumentSummaryInformation", "{f}");
+        let before = cfb_streams(&repo("corpus/share/office").join(f));
+        let after = cfb_streams(&d.join(f));
+        for s in before.iter().filter(|s| !s.0.contains("DocumentSummaryInformation")) {
+            assert!(after.contains(s), "{f}: stream {} changed", s.0);
+        }
+    }
     // The PDF is an incremental update: the original bytes are its prefix.
     let pdf = fs::read(d.join("hr-list.pdf")).unwrap();
     assert!(pdf.starts_with(&fs::read(repo("corpus/share/office/hr-list.pdf")).unwrap()));
     // The labeled documents still read: the scanner finds the same values.
-    let scan = mamori(d, &["scan", "hr-list.docx", "hr-list.odt", "hr-list.pdf", "mail.eml", "--format", "jsonl"]);
-    assert_eq!(scan.status.code(), Some(1), "{}", String::from_utf8_lossy(&scan.stdout));
+    let scan = mamori(
+        d,
+        &["scan", "hr-list.docx", "hr-list.odt", "hr-list.pdf", "mail.eml", "hr-list.doc", "--format", "jsonl"],
+    );
+    let items = lines(&scan);
+    for f in ["hr-list.docx", "hr-list.odt", "hr-list.pdf", "mail.eml", "hr-list.doc"] {
+        let item = items.iter().find(|i| i["path"] == f).unwrap_or_else(|| panic!("{f} scanned"));
+        assert_eq!(item["status"], "ok", "{f}: {item}");
+        assert!(!item["findings"].as_array().unwrap().is_empty(), "{f} still holds its values");
+    }
 
     // Lowering without a justification is skipped and writes nothing.
     let before = fs::read(d.join("hr-list.docx")).unwrap();

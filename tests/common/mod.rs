@@ -27,3 +27,17 @@ pub fn raw_members(path: &Path) -> Vec<(String, String, u32, Vec<u8>)> {
         })
         .collect()
 }
+
+/// Every stream of a compound file (.doc, .xls, .ppt) as (path, content).
+pub fn cfb_streams(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut cf = cfb::open(path).unwrap();
+    let names: Vec<PathBuf> = cf.walk().filter(|e| e.is_stream()).map(|e| e.path().to_path_buf()).collect();
+    names
+        .into_iter()
+        .map(|n| {
+            let mut data = Vec::new();
+            cf.open_stream(&n).unwrap().read_to_end(&mut data).unwrap();
+            (n.display().to_string(), data)
+        })
+        .collect()
+}

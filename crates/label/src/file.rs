@@ -1,7 +1,7 @@
 //! Reading a file for labeling: what it is, which codec carries its label, and the codec calls
 //! themselves, guarded against hostile input and checked on the way out.
 
-use crate::{generic, mail, odf, ooxml, pdf};
+use crate::{generic, mail, odf, ole, ooxml, pdf};
 use crate::{Change, Error, Found, Metadata, MsipLabel};
 use mamori_extract::{Format, Head};
 use std::path::Path;
@@ -13,6 +13,8 @@ pub(crate) enum Codec {
     Odf,
     Pdf,
     Mail,
+    /// User-defined properties of Office 97-2003 files.
+    Ole,
     /// An extended attribute: any other file.
     Xattr,
 }
@@ -108,6 +110,7 @@ fn kind(data: &[u8]) -> Result<(&'static str, Codec), Error> {
                 Format::Docx | Format::Docm | Format::Xlsx | Format::Xlsm | Format::Pptx | Format::Pptm => Codec::Ooxml,
                 Format::Odt | Format::Ods | Format::Odp => Codec::Odf,
                 Format::Pdf => Codec::Pdf,
+                Format::Doc | Format::Xls | Format::Ppt => Codec::Ole,
                 _ => Codec::Xattr,
             };
             (format, codec)
@@ -123,6 +126,7 @@ fn read_with(codec: Codec, data: &[u8]) -> Result<Vec<Found>, Error> {
         Codec::Odf => odf::read(data),
         Codec::Pdf => pdf::read(data),
         Codec::Mail => mail::read(data),
+        Codec::Ole => ole::read(data),
         Codec::Xattr => Ok(Vec::new()),
     })
 }
@@ -151,6 +155,7 @@ pub fn relabel_bytes(
         Codec::Odf => odf::write(data, &change, &ours),
         Codec::Pdf => pdf::write(data, &change, &ours),
         Codec::Mail => mail::write(data, &change, &found),
+        Codec::Ole => ole::write(data, &change, &ours),
         Codec::Xattr => Err(Error::Unsupported {
             format: format.into(),
             reason: "its label is an extended attribute of the file, not part of its bytes".into(),

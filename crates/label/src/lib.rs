@@ -5,8 +5,8 @@
 //!   scan findings, with the reasons;
 //! - [`meta`]: label metadata as Microsoft Information Protection writes it
 //!   (`MSIP_Label_<id>_<Attr>`), and one codec per format that reads and rewrites it in place:
-//!   OOXML custom properties and the LabelInfo part, ODF `meta.xml`, the PDF Info dictionary
-//!   and XMP, the `msip_labels` mail header, and an extended attribute for any other file
+//!   OOXML custom properties and the LabelInfo part, ODF `meta.xml`, Office 97-2003
+//!   DocumentSummaryInformation properties, the PDF Info dictionary and XMP, the `msip_labels` mail header, and an extended attribute for any other file
 //!   (`file.rs` tells which, and checks that every rewrite reads back);
 //! - [`Labeler`]: status, set, remove and classify for one file, never losing it (temp file,
 //!   fsync, rename; see `atomic.rs`).
@@ -21,6 +21,7 @@ mod labeler;
 mod mail;
 pub mod meta;
 mod odf;
+mod ole;
 mod ooxml;
 mod pdf;
 mod policy;
@@ -86,6 +87,9 @@ pub enum Store {
     Xmp,
     #[serde(rename = "msip_labels")]
     MailHeader,
+    /// User-defined properties of an Office 97-2003 file.
+    #[serde(rename = "DocumentSummaryInformation")]
+    OleProperties,
     #[serde(rename = "xattr")]
     Xattr,
 }
