@@ -6,8 +6,9 @@
 //! - [`meta`]: label metadata as Microsoft Information Protection writes it
 //!   (`MSIP_Label_<id>_<Attr>`), and one codec per format that reads and rewrites it in place:
 //!   OOXML custom properties and the LabelInfo part, ODF `meta.xml`, Office 97-2003
-//!   DocumentSummaryInformation properties, the PDF Info dictionary and XMP, the `msip_labels` mail header, and an extended attribute for any other file
-//!   (`file.rs` tells which, and checks that every rewrite reads back);
+//!   DocumentSummaryInformation properties, the PDF Info dictionary and XMP, the `msip_labels`
+//!   mail header, and an extended attribute for any other file (`file.rs` tells which, and
+//!   checks that every rewrite reads back);
 //! - [`Labeler`]: status, set, remove and classify for one file, never losing it (temp file,
 //!   fsync, rename; see `atomic.rs`).
 //!
