@@ -67,7 +67,8 @@ struct Props {
     head: Vec<u8>,
     first: Vec<u8>,
     codepage: u16,
-    user: Vec<(String, Vec<u8>)>,
+    /// Values mamori cannot measure hold their type instead.
+    user: Vec<(String, Result<Vec<u8>, u16>)>,
 }
 
 fn section_of<'a>(s: &'a [u8], fmtid: &[u8; 16]) -> Result<Option<&'a [u8]>, Error> {
@@ -95,16 +96,22 @@ fn entries(sec: &[u8]) -> Result<Vec<(u32, usize)>, Error> {
     (0..n as usize).map(|i| Ok((u32at(sec, 8 + 8 * i)?, u32at(sec, 12 + 8 * i)? as usize))).collect()
 }
 
-/// The raw bytes of one typed value (type, padding, value, padding to 4).
-fn typed(sec: &[u8], off: usize) -> Result<Vec<u8>, Error> {
-    let len = match u16at(sec, off)? {
-        VT_I2 | VT_BOOL | VT_I4 => 8,
+/// The raw bytes of one typed value (type, padding, value, padding to 4), or the type when it
+/// is one mamori cannot measure (vectors, arrays, blobs), so a rewrite can refuse rather than
+/// drop it.
+fn typed(sec: &[u8], off: usize) -> Result<Result<Vec<u8>, u16>, Error> {
+    let ty = u16at(sec, off)?;
+    let len = match ty {
+        // I2, I4, R4, ERROR, BOOL, I1, UI1, UI2, UI4, INT, UINT: one 4-byte slot.
+        0x02..=0x04 | 0x0A | 0x0B | 0x10..=0x13 | 0x16 | 0x17 => 8,
+        // R8, CY, DATE, I8, UI8, FILETIME: 8 bytes.
+        0x05..=0x07 | 0x14 | 0x15 | 0x40 => 12,
         VT_LPSTR => 8 + u32at(sec, off + 4)? as usize,
         VT_LPWSTR => 8 + 2 * u32at(sec, off + 4)? as usize,
-        _ => return Ok(Vec::new()),
+        other => return Ok(Err(other)),
     };
     let len = len.div_ceil(4) * 4;
-    sec.get(off..off + len).map(<[u8]>::to_vec).ok_or_else(|| corrupt("a value runs past its section"))
+    sec.get(off..off + len).map(|b| Ok(b.to_vec())).ok_or_else(|| corrupt("a value runs past its section"))
 }
 
 fn value_text(raw: &[u8], codepage: u16) -> Option<String> {
@@ -117,7 +124,8 @@ fn value_text(raw: &[u8], codepage: u16) -> Option<String> {
         }
         VT_LPWSTR => utf16(raw.get(8..8 + 2 * n)?),
         VT_BOOL => (u16::from_le_bytes([raw[4], raw[5]]) != 0).to_string(),
-        VT_I4 | VT_I2 => (n as i32).to_string(),
+        VT_I4 => (n as i32).to_string(),
+        VT_I2 => i16::from_le_bytes([raw[4], raw[5]]).to_string(),
         _ => return None,
     })
 }
@@ -188,8 +196,11 @@ fn stream(data: &[u8]) -> Result<Option<Vec<u8>>, Error> {
 pub(crate) fn read(data: &[u8]) -> Result<Vec<Found>, Error> {
     let Some(s) = stream(data)? else { return Ok(Vec::new()) };
     let props = parse(&s)?;
-    let pairs: Vec<(String, String)> =
-        props.user.iter().filter_map(|(k, raw)| Some((k.clone(), value_text(raw, props.codepage)?))).collect();
+    let pairs: Vec<(String, String)> = props
+        .user
+        .iter()
+        .filter_map(|(k, raw)| Some((k.clone(), value_text(raw.as_ref().ok()?, props.codepage)?)))
+        .collect();
     Ok(MsipLabel::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .into_iter()
         .map(|label| Found { label, store: Store::OleProperties })
@@ -269,12 +280,21 @@ pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u
     };
     let drops =
         |k: &str| ours.iter().chain(change.label.map(|l| l.id.as_str()).as_ref()).any(|id| meta::is_key_of(k, id));
-    props.user.retain(|(k, raw)| !drops(k) && !raw.is_empty());
+    props.user.retain(|(k, _)| !drops(k));
+    let mut user: Vec<(String, Vec<u8>)> = Vec::with_capacity(props.user.len() + 7);
+    for (k, raw) in props.user {
+        // Never drop a property people set: refuse the file instead.
+        let raw = raw.map_err(|ty| Error::Unsupported {
+            format: "Office 97-2003 file".into(),
+            reason: format!("its custom property {k:?} has a type (0x{ty:04x}) mamori cannot copy"),
+        })?;
+        user.push((k, raw));
+    }
     for (k, v) in change.label.map(MsipLabel::to_pairs).unwrap_or_default() {
         let value = string_value(&v, props.codepage);
-        props.user.push((k, value));
+        user.push((k, value));
     }
-    let user = user_section(props.codepage, &props.user);
+    let user = user_section(props.codepage, &user);
     let mut s = props.head.clone();
     s.extend_from_slice(&2u32.to_le_bytes());
     let first_at = 28 + 40;
@@ -306,23 +326,37 @@ mod tests {
                     string_value("Restricted", cp),
                 ),
             ];
-            let mut s = vec![0xFE, 0xFF, 0, 0, 6, 0, 2, 0];
-            s.extend_from_slice(&[0; 16]);
-            s.extend_from_slice(&2u32.to_le_bytes());
-            let first = empty_first_section();
-            s.extend_from_slice(&DOC_SUMMARY);
-            s.extend_from_slice(&68u32.to_le_bytes());
-            s.extend_from_slice(&USER_DEFINED);
-            s.extend_from_slice(&(68 + first.len() as u32).to_le_bytes());
-            s.extend_from_slice(&first);
-            s.extend_from_slice(&user_section(cp, &user));
-            let p = parse(&s).unwrap();
+            let p = parse(&stream_with(cp, &user)).unwrap();
             assert_eq!(p.codepage, cp);
             let texts: Vec<(String, String)> =
-                p.user.iter().map(|(k, v)| (k.clone(), value_text(v, cp).unwrap())).collect();
+                p.user.iter().map(|(k, v)| (k.clone(), value_text(v.as_ref().unwrap(), cp).unwrap())).collect();
             assert_eq!(texts[0], ("Client".to_string(), "山田商事".to_string()), "cp {cp}");
             assert_eq!(texts[1].1, "Restricted");
         }
+    }
+
+    fn stream_with(cp: u16, user: &[(String, Vec<u8>)]) -> Vec<u8> {
+        let mut s = vec![0xFE, 0xFF, 0, 0, 6, 0, 2, 0];
+        s.extend_from_slice(&[0; 16]);
+        s.extend_from_slice(&2u32.to_le_bytes());
+        let first = empty_first_section();
+        s.extend_from_slice(&DOC_SUMMARY);
+        s.extend_from_slice(&68u32.to_le_bytes());
+        s.extend_from_slice(&USER_DEFINED);
+        s.extend_from_slice(&(68 + first.len() as u32).to_le_bytes());
+        s.extend_from_slice(&first);
+        s.extend_from_slice(&user_section(cp, user));
+        s
+    }
+
+    #[test]
+    fn other_properties_are_kept_and_unknown_kinds_refused() {
+        let date = [0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8].to_vec(); // VT_FILETIME
+        let p = parse(&stream_with(CP_UTF8, &[("Reviewed".into(), date.clone())])).unwrap();
+        assert_eq!(p.user[0].1.as_ref().unwrap(), &date, "a date is measured and kept whole");
+        let vector = [0x1E, 0x10, 0, 0, 0, 0, 0, 0].to_vec(); // VT_VECTOR | VT_LPSTR
+        let p = parse(&stream_with(CP_UTF8, &[("Tags".into(), vector)])).unwrap();
+        assert_eq!(p.user[0].1, Err(0x101E));
     }
 
     #[test]
