@@ -97,7 +97,7 @@ fn entries(sec: &[u8]) -> Result<Vec<(u32, usize)>, Error> {
 }
 
 /// The raw bytes of one typed value (type, padding, value, padding to 4), or the type when it
-/// is one mamori cannot measure (vectors, arrays, blobs), so a rewrite can refuse rather than
+/// is one mamori cannot measure (vectors, arrays, streams), so a rewrite can refuse rather than
 /// drop it.
 fn typed(sec: &[u8], off: usize) -> Result<Result<Vec<u8>, u16>, Error> {
     let ty = u16at(sec, off)?;
@@ -106,7 +106,10 @@ fn typed(sec: &[u8], off: usize) -> Result<Result<Vec<u8>, u16>, Error> {
         0x02..=0x04 | 0x0A | 0x0B | 0x10..=0x13 | 0x16 | 0x17 => 8,
         // R8, CY, DATE, I8, UI8, FILETIME: 8 bytes.
         0x05..=0x07 | 0x14 | 0x15 | 0x40 => 12,
-        VT_LPSTR => 8 + u32at(sec, off + 4)? as usize,
+        // CLSID: 16 bytes.
+        0x48 => 20,
+        // LPSTR, BSTR, BLOB, CF: a byte count, then the bytes.
+        VT_LPSTR | 0x08 | 0x41 | 0x47 => 8 + u32at(sec, off + 4)? as usize,
         VT_LPWSTR => 8 + 2 * u32at(sec, off + 4)? as usize,
         other => return Ok(Err(other)),
     };
