@@ -46,3 +46,5 @@ put("label_metadata", "mail", b"\3" + f"msip_labels: MSIP_Label_{G}_Enabled=true
 put("label_metadata", "pdf", b"\4" + open(os.path.join(OFFICE, "hr-list.pdf"), "rb").read())
 put("label_metadata", "doc", b"\4" + open(os.path.join(OFFICE, "hr-list.doc"), "rb").read())
 put("label_metadata", "xls", b"\4" + open(os.path.join(OFFICE, "payroll.xls"), "rb").read())
+import olefile  # noqa: E402  (pip install olefile) the real stream of a LibreOffice .doc
+put("label_metadata", "props", b"\5" + olefile.OleFileIO(os.path.join(OFFICE, "hr-list.doc")).openstream("\x05DocumentSummaryInformation").read())
