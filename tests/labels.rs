@@ -416,7 +416,7 @@ fn a_killed_labeler_never_leaves_a_broken_file() {
 }
 
 /// A rewrite replaces the file a link points to, keeps the link, and keeps the file's other
-/// extended attributes.
+/// extended attributes; a file with hard links is refused (a rename would split them).
 #[cfg(unix)]
 #[test]
 fn links_and_extended_attributes_survive_a_rewrite() {
@@ -424,6 +424,11 @@ fn links_and_extended_attributes_survive_a_rewrite() {
     let d = dir.path();
     fs::copy(repo("corpus/share/office/hr-list.docx"), d.join("real.docx")).unwrap();
     std::os::unix::fs::symlink("real.docx", d.join("link.docx")).unwrap();
+    fs::copy(repo("corpus/share/office/hr-list.docx"), d.join("linked.docx")).unwrap();
+    fs::hard_link(d.join("linked.docx"), d.join("other-name.docx")).unwrap();
+    let r = one(d, &["label", "set", "linked.docx", "--label", "Internal", "--json"]);
+    assert_eq!(r["status"], "failed", "{r}");
+    assert!(r["comment"].as_str().unwrap().contains("hard links"), "{r}");
     let tagged = xattr::set(d.join("real.docx"), "user.tag", b"blue").is_ok();
     let r = one(d, &["label", "set", "link.docx", "--label", "Internal", "--json"]);
     assert_eq!(r["status"], "success", "{r}");

@@ -37,6 +37,16 @@ pub(crate) fn replace(path: &Path, data: &[u8], seen: &fs::Metadata, keep_mtime:
     }
     // A symbolic link stays a link: the file it points to is the one replaced.
     let path = &fs::canonicalize(path).map_err(io)?;
+    // A rename would split hard links: the other names would keep the unlabeled file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if seen.nlink() > 1 {
+            return Err(Error::Refused {
+                reason: format!("the file has {} hard links; labeling would split them", seen.nlink()),
+            });
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
