@@ -227,9 +227,7 @@ pub fn status(a: StatusArgs) -> anyhow::Result<u8> {
                 o(&s.label_date),
                 o(&s.site_id),
                 capital(s.is_protected),
-                s.metadata
-                    .map(|m| serde_json::to_value(m).unwrap().as_str().unwrap_or_default().to_string())
-                    .unwrap_or_default(),
+                s.metadata.map_or("", |m| m.as_str()).to_string(),
                 o(&s.error),
             ])?;
         }
@@ -251,9 +249,7 @@ pub fn status(a: StatusArgs) -> anyhow::Result<u8> {
                         "{} {} {}",
                         s.labeling_method.map_or("", |m| m.as_str()),
                         s.label_date.as_deref().unwrap_or(""),
-                        s.metadata
-                            .map(|m| serde_json::to_value(m).unwrap().as_str().unwrap_or_default().to_string())
-                            .unwrap_or_default()
+                        s.metadata.map_or("", |m| m.as_str())
                     ),
                     None => String::new(),
                 };

@@ -44,7 +44,8 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, Error> {
     file.by_ref().take(64 << 10).read_to_end(&mut data).map_err(io)?;
     // Documents and mail are read whole (they are rewritten whole); other files only carry an
     // extended attribute, so their head is enough, however big they are.
-    let whole = needs_whole(&mut file, &data, seen.len());
+    let head = mamori_extract::detect_head(&data);
+    let whole = needs_whole(&mut file, head, &data, seen.len());
     if whole {
         if seen.len() > MAX_REWRITE {
             return Err(Error::Unsupported {
@@ -56,7 +57,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, Error> {
         file.seek(SeekFrom::Start(data.len() as u64)).map_err(io)?;
         file.read_to_end(&mut data).map_err(io)?;
     }
-    let (format, codec) = if whole { kind(&data)? } else { (head_format(&data), Codec::Xattr) };
+    let (format, codec) = if whole { kind(&data)? } else { (head_format(head, &data), Codec::Xattr) };
     let found = match codec {
         Codec::Xattr => generic::read(path)?,
         _ => read_with(codec, &data)?,
@@ -69,8 +70,8 @@ const MAX_SNIFF: u64 = 256 << 20;
 
 /// Must the whole file be read to label it? Mail, PDF and Office/ODF packages carry the label
 /// inside; a plain zip of any size does not (its central directory tells, without reading it).
-fn needs_whole(file: &mut std::fs::File, head: &[u8], len: u64) -> bool {
-    match mamori_extract::detect_head(head) {
+fn needs_whole(file: &mut std::fs::File, kind: Head, head: &[u8], len: u64) -> bool {
+    match kind {
         Head::Markup(Format::Eml) => true,
         Head::Whole if head.starts_with(b"PK") => match zip::ZipArchive::new(&mut *file) {
             Ok(z) => z.index_for_name("[Content_Types].xml").is_some() || z.index_for_name("mimetype").is_some(),
@@ -82,8 +83,8 @@ fn needs_whole(file: &mut std::fs::File, head: &[u8], len: u64) -> bool {
 }
 
 /// The format of a file read only in part, for the `format` field.
-fn head_format(head: &[u8]) -> &'static str {
-    match mamori_extract::detect_head(head) {
+fn head_format(kind: Head, head: &[u8]) -> &'static str {
+    match kind {
         Head::Markup(f) => f.name(),
         Head::Whole if head.starts_with(b"PK") => "zip",
         Head::Whole if head.starts_with(b"\x1F\x8B") => "gz",
@@ -98,7 +99,8 @@ fn head_format(head: &[u8]) -> &'static str {
 /// What a whole file is and how it carries labels, from its content.
 fn kind(data: &[u8]) -> Result<(&'static str, Codec), Error> {
     let head = &data[..data.len().min(64 << 10)];
-    let (format, codec) = match mamori_extract::detect_head(head) {
+    let sniffed = mamori_extract::detect_head(head);
+    let (format, codec) = match sniffed {
         Head::Markup(Format::Eml) => (Format::Eml, Codec::Mail),
         Head::Whole => {
             let format = match mamori_extract::detect(data) {
@@ -115,7 +117,7 @@ fn kind(data: &[u8]) -> Result<(&'static str, Codec), Error> {
             };
             (format, codec)
         }
-        _ => return Ok((head_format(head), Codec::Xattr)),
+        _ => return Ok((head_format(sniffed, head), Codec::Xattr)),
     };
     Ok((format.name(), codec))
 }
@@ -148,14 +150,23 @@ pub fn relabel_bytes(
 ) -> Result<Vec<u8>, Error> {
     let (format, codec) = kind(data)?;
     let found = read_with(codec, data)?;
-    let ours: Vec<&str> = found.iter().filter(|f| f.label.site_id == site_id).map(|f| f.label.id.as_str()).collect();
-    let change = Change { site_id, label, metadata };
+    rewrite(format, codec, data, &Change::new(site_id, label, metadata, &found), &found)
+}
+
+/// Applies `change` to a document whose format, codec and labels (`found`) are known.
+pub(crate) fn rewrite(
+    format: &str,
+    codec: Codec,
+    data: &[u8],
+    change: &Change,
+    found: &[Found],
+) -> Result<Vec<u8>, Error> {
     let out = guarded(|| match codec {
-        Codec::Ooxml => ooxml::write(data, &change),
-        Codec::Odf => odf::write(data, &change, &ours),
-        Codec::Pdf => pdf::write(data, &change, &ours),
-        Codec::Mail => mail::write(data, &change, &found),
-        Codec::Ole => ole::write(data, &change, &ours),
+        Codec::Ooxml => ooxml::write(data, change),
+        Codec::Odf => odf::write(data, change),
+        Codec::Pdf => pdf::write(data, change),
+        Codec::Mail => mail::write(data, change, found),
+        Codec::Ole => ole::write(data, change),
         Codec::Xattr => Err(Error::Unsupported {
             format: format.into(),
             reason: "its label is an extended attribute of the file, not part of its bytes".into(),
@@ -167,8 +178,8 @@ pub fn relabel_bytes(
         reason: format!("the {format} could not be relabeled safely ({why}); it was left as it was"),
     };
     let back = read_bytes(&out).map_err(|e| refuse(e.to_string()))?;
-    let live = |f: &&Found| f.label.site_id == site_id && f.label.enabled && !f.label.removed;
-    let holds = match label {
+    let live = |f: &&Found| f.label.site_id == change.site_id && f.label.enabled && !f.label.removed;
+    let holds = match &change.label {
         Some(l) => back.iter().filter(live).any(|f| f.label.id == l.id),
         None => !back.iter().any(|f| live(&f)),
     };

@@ -31,9 +31,7 @@ pub(crate) fn write(path: &Path, format: &str, change: &Change, current: &[Found
     if !xattr::SUPPORTED_PLATFORM {
         return Err(unsupported(format));
     }
-    let mut labels: Vec<MsipLabel> =
-        current.iter().map(|f| f.label.clone()).filter(|l| l.site_id != change.site_id).collect();
-    labels.extend(change.label.cloned());
+    let labels = change.labels_after(current);
     let result = if labels.is_empty() {
         xattr::remove(path, ATTRIBUTE)
     } else {

@@ -1,7 +1,7 @@
 //! The four operations on one file: status, set, remove and classify, with the fields and
 //! per-file results of the AIP cmdlets.
 
-use crate::file::{load, relabel_bytes, Codec, Loaded};
+use crate::file::{load, rewrite, Codec, Loaded};
 use crate::{
     atomic, generic, policy::Reason, Change, Error, Label, Metadata, Method, MsipLabel, Policy, Store, Taxonomy,
 };
@@ -331,14 +331,14 @@ impl Labeler {
 
     fn rewrite(&self, path: &Path, loaded: &Loaded, new: Option<&MsipLabel>, opts: &WriteOptions) -> Result<(), Error> {
         atomic::check_unlocked(path)?;
+        let change = Change::new(self.site(), new, opts.metadata, &loaded.found);
         if loaded.codec == Codec::Xattr {
             if loaded.seen.permissions().readonly() {
                 return Err(Error::Refused { reason: "the file is read-only".into() });
             }
-            let change = Change { site_id: self.site(), label: new, metadata: opts.metadata };
             return generic::write(path, loaded.format, &change, &loaded.found);
         }
-        let data = relabel_bytes(&loaded.data, self.site(), new, opts.metadata)?;
+        let data = rewrite(loaded.format, loaded.codec, &loaded.data, &change, &loaded.found)?;
         atomic::replace(path, &data, &loaded.seen, opts.preserve_mtime)
     }
 }

@@ -74,25 +74,39 @@ impl Error {
 }
 
 /// Where in a file a label was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Store {
-    #[serde(rename = "custom.xml")]
     CustomXml,
-    #[serde(rename = "LabelInfo.xml")]
     LabelInfo,
-    #[serde(rename = "meta.xml")]
     OdfMeta,
-    #[serde(rename = "pdf-info")]
     PdfInfo,
-    #[serde(rename = "xmp")]
     Xmp,
-    #[serde(rename = "msip_labels")]
     MailHeader,
     /// User-defined properties of an Office 97-2003 file.
-    #[serde(rename = "DocumentSummaryInformation")]
     OleProperties,
-    #[serde(rename = "xattr")]
     Xattr,
+}
+
+impl Store {
+    /// The name `status` reports as `metadata`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Store::CustomXml => "custom.xml",
+            Store::LabelInfo => "LabelInfo.xml",
+            Store::OdfMeta => "meta.xml",
+            Store::PdfInfo => "pdf-info",
+            Store::Xmp => "xmp",
+            Store::MailHeader => "msip_labels",
+            Store::OleProperties => "DocumentSummaryInformation",
+            Store::Xattr => "xattr",
+        }
+    }
+}
+
+impl Serialize for Store {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One label read from a file, and where.
@@ -130,8 +144,33 @@ impl std::str::FromStr for Metadata {
 }
 
 /// One change to a file: this tenant's label becomes `label` (`None`: removed).
-pub(crate) struct Change<'a> {
-    pub site_id: &'a str,
-    pub label: Option<&'a MsipLabel>,
+#[derive(Clone)]
+pub(crate) struct Change {
+    pub site_id: String,
+    pub label: Option<MsipLabel>,
     pub metadata: Metadata,
+    /// Ids of the labels the change replaces: this tenant's labels in the file, and the new one.
+    replaced: Vec<String>,
+}
+
+impl Change {
+    pub fn new(site_id: &str, label: Option<&MsipLabel>, metadata: Metadata, current: &[Found]) -> Change {
+        let mut replaced: Vec<String> =
+            current.iter().filter(|f| f.label.site_id == site_id).map(|f| f.label.id.clone()).collect();
+        replaced.extend(label.map(|l| l.id.clone()));
+        Change { site_id: site_id.to_string(), label: label.cloned(), metadata, replaced }
+    }
+
+    /// Is `key` one of the `MSIP_Label_<id>_*` keys this change removes?
+    pub fn drops(&self, key: &str) -> bool {
+        self.replaced.iter().any(|id| meta::is_key_of(key, id))
+    }
+
+    /// The labels a file carries after the change: other tenants' as they were, then the new one.
+    pub fn labels_after(&self, current: &[Found]) -> Vec<MsipLabel> {
+        let mut out: Vec<MsipLabel> =
+            current.iter().map(|f| f.label.clone()).filter(|l| l.site_id != self.site_id).collect();
+        out.extend(self.label.clone());
+        out
+    }
 }

@@ -6,16 +6,12 @@ use crate::{Change, Error, Found, Store};
 
 /// Splits a message into its header block (with the blank line) and the rest.
 fn header_end(data: &[u8]) -> usize {
-    let crlf = memchr_find(data, b"\r\n\r\n").map(|i| i + 4);
-    let lf = memchr_find(data, b"\n\n").map(|i| i + 2);
+    let crlf = memchr::memmem::find(data, b"\r\n\r\n").map(|i| i + 4);
+    let lf = memchr::memmem::find(data, b"\n\n").map(|i| i + 2);
     match (crlf, lf) {
         (Some(a), Some(b)) => a.min(b),
         (a, b) => a.or(b).unwrap_or(data.len()),
     }
-}
-
-fn memchr_find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The header lines (each with its continuation lines) as byte ranges.
@@ -59,9 +55,7 @@ pub(crate) fn write(data: &[u8], change: &Change, current: &[Found]) -> Result<V
     let end = header_end(data);
     let head = &data[..end];
     let newline: &[u8] = if head.windows(2).any(|w| w == b"\r\n") { b"\r\n" } else { b"\n" };
-    let mut keep: Vec<MsipLabel> =
-        current.iter().map(|f| f.label.clone()).filter(|l| l.site_id != change.site_id).collect();
-    keep.extend(change.label.cloned());
+    let keep = change.labels_after(current);
     let mut out = Vec::with_capacity(data.len() + 512);
     let spans = fields(head);
     let blank = spans.iter().position(|&(a, b)| head[a..b].trim_ascii().is_empty()).unwrap_or(spans.len());
@@ -128,7 +122,7 @@ mod tests {
     fn a_message_of_headers_only_gets_its_own_label_line() {
         // Found by fuzzing: the last header had no line end, and the label became part of it.
         let l = sample();
-        let change = Change { site_id: &l.site_id, label: Some(&l), metadata: crate::Metadata::Auto };
+        let change = Change::new(&l.site_id, Some(&l), crate::Metadata::Auto, &[]);
         let msg = b"From: a@example.com\nSubject: s\n continued";
         let out = write(msg, &change, &[]).unwrap();
         let found = read(&out).unwrap();

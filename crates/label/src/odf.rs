@@ -2,7 +2,7 @@
 //! `MSIP_Label_<id>_<Attr>` names (`<meta:user-defined meta:name="...">`), which LibreOffice
 //! shows under File ▸ Properties ▸ Custom Properties.
 
-use crate::meta::{self, MsipLabel};
+use crate::meta::MsipLabel;
 use crate::ooxml::{open, Zip};
 use crate::xml;
 use crate::{Change, Error, Found, Store};
@@ -35,7 +35,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Vec<Found>, Error> {
     Ok(MsipLabel::from_pairs(pairs).into_iter().map(|label| Found { label, store: Store::OdfMeta }).collect())
 }
 
-pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u8>, Error> {
+pub(crate) fn write(data: &[u8], change: &Change) -> Result<Vec<u8>, Error> {
     let (mut zip, s) = meta_xml(data)?;
     let els = xml::elements(&s).map_err(|e| Error::Corrupt { reason: format!("meta.xml: {e}") })?;
     let root = els.iter().find(|e| e.depth == 0).ok_or(Error::Corrupt { reason: "meta.xml is empty".into() })?;
@@ -48,18 +48,16 @@ pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u
         .iter()
         .find(|e| e.depth == 1 && e.local() == "meta")
         .ok_or(Error::Corrupt { reason: "meta.xml has no office:meta element".into() })?;
-    let drops = |name: &str| {
-        ours.iter().chain(change.label.map(|l| l.id.as_str()).as_ref()).any(|id| meta::is_key_of(name, id))
-    };
     // Cut the old label's properties out, back to front so spans stay valid.
     let mut out = s.clone();
-    let gone: Vec<&xml::Elem> = user_defined(&els).filter(|e| e.attr("name").is_some_and(drops)).collect();
+    let gone: Vec<&xml::Elem> =
+        user_defined(&els).filter(|e| e.attr("name").is_some_and(|n| change.drops(n))).collect();
     for e in gone.iter().rev() {
         out.replace_range(e.start..e.end, "");
     }
     let removed: usize = gone.iter().filter(|e| e.end <= office_meta.close_start).map(|e| e.end - e.start).sum();
     let mut insert = String::new();
-    for (k, v) in change.label.map(MsipLabel::to_pairs).unwrap_or_default() {
+    for (k, v) in change.label.as_ref().map(MsipLabel::to_pairs).unwrap_or_default() {
         insert.push_str(&format!(
             "<{p}user-defined {p}name=\"{}\">{}</{p}user-defined>",
             xml::escape(&k),

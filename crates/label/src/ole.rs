@@ -3,7 +3,7 @@
 //! custom properties of binary documents and where LibreOffice maps docx custom properties.
 //! A rewrite replaces that one stream; every other stream keeps its content.
 
-use crate::meta::{self, MsipLabel};
+use crate::meta::MsipLabel;
 use crate::{Change, Error, Found, Store};
 use std::io::{Cursor, Read, Write};
 
@@ -271,7 +271,7 @@ fn user_section(codepage: u16, user: &[(String, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u8>, Error> {
+pub(crate) fn write(data: &[u8], change: &Change) -> Result<Vec<u8>, Error> {
     let mut props = match stream(data)? {
         Some(s) => parse(&s)?,
         None => {
@@ -281,9 +281,7 @@ pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u
             Props { head, first: empty_first_section(), codepage: CP_UTF8, user: Vec::new() }
         }
     };
-    let drops =
-        |k: &str| ours.iter().chain(change.label.map(|l| l.id.as_str()).as_ref()).any(|id| meta::is_key_of(k, id));
-    props.user.retain(|(k, _)| !drops(k));
+    props.user.retain(|(k, _)| !change.drops(k));
     let mut user: Vec<(String, Vec<u8>)> = Vec::with_capacity(props.user.len() + 7);
     for (k, raw) in props.user {
         // Never drop a property people set: refuse the file instead.
@@ -293,7 +291,7 @@ pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u
         })?;
         user.push((k, raw));
     }
-    for (k, v) in change.label.map(MsipLabel::to_pairs).unwrap_or_default() {
+    for (k, v) in change.label.as_ref().map(MsipLabel::to_pairs).unwrap_or_default() {
         let value = string_value(&v, props.codepage);
         user.push((k, value));
     }
@@ -325,7 +323,7 @@ mod tests {
             let user = vec![
                 ("Client".to_string(), string_value("山田商事", cp)),
                 (
-                    format!("{}{}_Name", meta::PREFIX, "0f57ecdd-7847-409e-973a-2864fb8938a6"),
+                    format!("{}{}_Name", crate::meta::PREFIX, "0f57ecdd-7847-409e-973a-2864fb8938a6"),
                     string_value("Restricted", cp),
                 ),
             ];

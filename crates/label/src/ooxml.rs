@@ -143,10 +143,6 @@ pub(crate) fn write(data: &[u8], change: &Change) -> Result<Vec<u8>, Error> {
         // Where the tenant's label already is (2.6.3), else where Office has always looked.
         Metadata::Auto => (!ours_in_labelinfo, ours_in_labelinfo),
     };
-    // Labels of this tenant, anywhere: their keys go.
-    let ours: Vec<&str> =
-        current.iter().filter(|f| f.label.site_id == change.site_id).map(|f| f.label.id.as_str()).collect();
-
     let mut replaced: Vec<(String, String)> = Vec::new();
     let mut content_types = part(&mut zip, "[Content_Types].xml")?.unwrap_or_default();
     let mut rels = pkg.rels.clone().unwrap_or_else(|| {
@@ -154,14 +150,16 @@ pub(crate) fn write(data: &[u8], change: &Change) -> Result<Vec<u8>, Error> {
     });
     let mut rels_changed = false;
 
-    let custom_has_ours = pkg.custom.as_deref().map(custom_properties).transpose()?.is_some_and(|p| {
-        p.iter().any(|(k, ..)| {
-            ours.iter().any(|id| meta::is_key_of(k, id)) || change.label.is_some_and(|l| meta::is_key_of(k, &l.id))
-        })
-    });
+    // Labels of this tenant, anywhere: their keys go.
+    let custom_has_ours = pkg
+        .custom
+        .as_deref()
+        .map(custom_properties)
+        .transpose()?
+        .is_some_and(|p| p.iter().any(|(k, _)| change.drops(k)));
     if (to_custom && change.label.is_some()) || custom_has_ours {
-        let new = change.label.filter(|_| to_custom);
-        let xml = custom_xml(pkg.custom.as_deref(), &ours, new)?;
+        let new = change.label.as_ref().filter(|_| to_custom);
+        let xml = custom_xml(pkg.custom.as_deref(), change, new)?;
         if pkg.custom.is_none() {
             content_types = ensure_override(&content_types, &pkg.custom_name, CUSTOM_CT)?;
             rels = ensure_rel(&rels, CUSTOM_REL, &pkg.custom_name)?;
@@ -175,14 +173,14 @@ pub(crate) fn write(data: &[u8], change: &Change) -> Result<Vec<u8>, Error> {
             None => Vec::new(),
         };
         labels.retain(|l| l.site_id != change.site_id);
-        match change.label {
+        match &change.label {
             Some(l) if to_labelinfo => labels.push(l.clone()),
             // The label moves to custom.xml: LabelInfo must not shadow it.
             Some(_) => {}
             // A tombstone keeps readers from falling back to custom.xml for this tenant.
             None => {
-                let mut t = MsipLabel::empty(change.site_id.to_string());
-                t.site_id = change.site_id.to_string();
+                let mut t = MsipLabel::empty(change.site_id.clone());
+                t.site_id = change.site_id.clone();
                 t.method = Some(Method::Standard);
                 t.removed = true;
                 labels.push(t);
@@ -227,9 +225,9 @@ pub(crate) fn rebuild(zip: &mut Zip, mut replaced: Vec<(String, String)>) -> Res
     Ok(out.finish().map_err(corrupt)?.into_inner())
 }
 
-/// custom.xml without the keys of `remove` labels, plus `new`'s keys. Other properties keep
+/// custom.xml without the keys `change` drops, plus `new`'s keys. Other properties keep
 /// their bytes and pids.
-fn custom_xml(existing: Option<&str>, remove: &[&str], new: Option<&MsipLabel>) -> Result<String, Error> {
+fn custom_xml(existing: Option<&str>, change: &Change, new: Option<&MsipLabel>) -> Result<String, Error> {
     let fresh = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<Properties xmlns=\"{CUSTOM_NS}\" xmlns:vt=\"{VT_NS}\"></Properties>"
     );
@@ -242,13 +240,11 @@ fn custom_xml(existing: Option<&str>, remove: &[&str], new: Option<&MsipLabel>) 
         Some(p) => format!("{p}:"),
         None => "vt:".into(),
     };
-    let drops =
-        |name: &str| remove.iter().chain(new.map(|l| l.id.as_str()).as_ref()).any(|id| meta::is_key_of(name, id));
     let props: Vec<&Elem> = els.iter().filter(|e| e.depth == 1 && e.local() == "property").collect();
     let mut pid = props.iter().filter_map(|e| e.attr("pid")?.parse::<u32>().ok()).max().unwrap_or(1);
     let mut body = String::new();
     for e in &props {
-        if !drops(e.attr("name").unwrap_or_default()) {
+        if !change.drops(e.attr("name").unwrap_or_default()) {
             body.push_str(&xml[e.start..e.end]);
         }
     }

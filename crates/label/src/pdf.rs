@@ -93,13 +93,9 @@ pub(crate) fn read(data: &[u8]) -> Result<Vec<Found>, Error> {
     bounded(data, read_now)
 }
 
-pub(crate) fn write(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u8>, Error> {
-    let (site, label, metadata) = (change.site_id.to_string(), change.label.cloned(), change.metadata);
-    let ours: Vec<String> = ours.iter().map(|s| s.to_string()).collect();
-    bounded(data, move |data| {
-        let change = Change { site_id: &site, label: label.as_ref(), metadata };
-        write_now(data, &change, &ours.iter().map(String::as_str).collect::<Vec<_>>())
-    })
+pub(crate) fn write(data: &[u8], change: &Change) -> Result<Vec<u8>, Error> {
+    let change = change.clone();
+    bounded(data, move |data| write_now(data, &change))
 }
 
 fn read_now(data: &[u8]) -> Result<Vec<Found>, Error> {
@@ -118,28 +114,25 @@ fn read_now(data: &[u8]) -> Result<Vec<Found>, Error> {
     Ok(found)
 }
 
-fn write_now(data: &[u8], change: &Change, ours: &[&str]) -> Result<Vec<u8>, Error> {
+fn write_now(data: &[u8], change: &Change) -> Result<Vec<u8>, Error> {
     let doc = load(data)?;
     let (info_id, mut dict) = match info(&doc) {
         Some((id, d)) => (id, d.clone()),
         None => (None, Dictionary::new()),
     };
-    let drops = |k: &[u8]| {
-        let k = String::from_utf8_lossy(k);
-        ours.iter().chain(change.label.map(|l| l.id.as_str()).as_ref()).any(|id| meta::is_key_of(&k, id))
-    };
+    let drops = |k: &[u8]| change.drops(&String::from_utf8_lossy(k));
     let keys: Vec<Vec<u8>> = dict.iter().map(|(k, _)| k.clone()).filter(|k| drops(k)).collect();
     for k in keys {
         dict.remove(&k);
     }
-    for (k, v) in change.label.map(MsipLabel::to_pairs).unwrap_or_default() {
-        dict.set(k.into_bytes(), lopdf::text_string(&v));
+    let pairs = change.label.as_ref().map(MsipLabel::to_pairs).unwrap_or_default();
+    for (k, v) in &pairs {
+        dict.set(k.as_bytes(), lopdf::text_string(v));
     }
-    let pairs = change.label.map(MsipLabel::to_pairs).unwrap_or_default();
     let old_xmp = xmp(&doc);
     let new_xmp = match &old_xmp {
         Some((_, text)) => {
-            xml::elements(text).ok().and_then(|els| xmp_rewrite(text, &els, &|k| drops(k.as_bytes()), &pairs))
+            xml::elements(text).ok().and_then(|els| xmp_rewrite(text, &els, &|k| change.drops(k), &pairs))
         }
         None if !pairs.is_empty() => Some(xmp_packet(&pairs)),
         None => None,
