@@ -70,17 +70,60 @@ pub enum Head {
     /// HTML, XML or mail: parsed whole when it fits the member limit, else streamed as text.
     Markup(Format),
     /// A document or container: must be read whole.
-    Whole,
+    Whole(Container),
     /// Not something mamori reads.
     Unsupported { format: &'static str, reason: &'static str },
 }
 
+/// The kinds of item read whole, by their magic numbers; what is inside a zip or a compound
+/// file takes [`detect`] on the whole item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    Zip,
+    /// An OLE compound file: Office 97-2003 or Outlook.
+    Compound,
+    Gzip,
+    Rtf,
+    Pdf,
+    Tar,
+}
+
+impl Container {
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Zip => "zip",
+            Container::Compound => "compound file",
+            Container::Gzip => "gz",
+            Container::Rtf => "rtf",
+            Container::Pdf => "pdf",
+            Container::Tar => "tar",
+        }
+    }
+
+    fn of(head: &[u8]) -> Option<Container> {
+        let starts = |m: &[u8]| head.starts_with(m);
+        Some(if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
+            Container::Zip
+        } else if starts(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+            Container::Compound
+        } else if starts(b"\x1F\x8B") {
+            Container::Gzip
+        } else if starts(b"{\\rtf") {
+            Container::Rtf
+        } else if is_pdf(head) {
+            Container::Pdf
+        } else if is_tar(head) {
+            Container::Tar
+        } else {
+            return None;
+        })
+    }
+}
+
 /// Classifies an item by its first bytes (64 KiB is plenty).
 pub fn detect_head(head: &[u8]) -> Head {
-    const WHOLE: &[&[u8]] =
-        &[b"PK\x03\x04", b"PK\x05\x06", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", b"\x1F\x8B", b"{\\rtf"];
-    if WHOLE.iter().any(|m| head.starts_with(m)) || is_pdf(head) || is_tar(head) {
-        return Head::Whole;
+    if let Some(c) = Container::of(head) {
+        return Head::Whole(c);
     }
     match sniff(head) {
         Sniffed::Binary { format, reason } => Head::Unsupported { format, reason },
@@ -101,12 +144,12 @@ pub fn detect(data: &[u8]) -> Result<Format, Error> {
         Head::Text => Ok(Format::Text),
         Head::Markup(f) => Ok(f),
         Head::Unsupported { format, reason } => Err(Error::Unsupported { format, reason: reason.to_string() }),
-        Head::Whole if head.starts_with(b"PK") => zip_kind(data),
-        Head::Whole if head.starts_with(b"\xD0\xCF") => crate::guarded("compound file", || cfb_kind(data)),
-        Head::Whole if head.starts_with(b"\x1F\x8B") => Ok(Format::Gz),
-        Head::Whole if head.starts_with(b"{\\rtf") => Ok(Format::Rtf),
-        Head::Whole if is_pdf(head) => Ok(Format::Pdf),
-        Head::Whole => Ok(Format::Tar),
+        Head::Whole(Container::Zip) => zip_kind(data),
+        Head::Whole(Container::Compound) => crate::guarded("compound file", || cfb_kind(data)),
+        Head::Whole(Container::Gzip) => Ok(Format::Gz),
+        Head::Whole(Container::Rtf) => Ok(Format::Rtf),
+        Head::Whole(Container::Pdf) => Ok(Format::Pdf),
+        Head::Whole(Container::Tar) => Ok(Format::Tar),
     }
 }
 
@@ -271,7 +314,7 @@ mod tests {
         assert_eq!(&long[4086..4096], "X-Microsof", "the sample ends before the colon");
         assert_eq!(h(&long), Head::Markup(Format::Eml));
         assert_eq!(h("Subject: notes\nplain text that is not mail\n"), Head::Text);
-        assert_eq!(h("{\\rtf1\\ansi hello}"), Head::Whole);
+        assert_eq!(h("{\\rtf1\\ansi hello}"), Head::Whole(Container::Rtf));
         assert!(matches!(h("\x7FELF\x02\x01\x01\0"), Head::Unsupported { format: "elf", .. }));
     }
 }

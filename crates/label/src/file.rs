@@ -3,7 +3,7 @@
 
 use crate::{generic, mail, odf, ole, ooxml, pdf};
 use crate::{Change, Error, Found, Metadata, MsipLabel};
-use mamori_extract::{Format, Head};
+use mamori_extract::{Container, Format, Head};
 use std::path::Path;
 
 /// How a format carries labels.
@@ -45,7 +45,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, Error> {
     // Documents and mail are read whole (they are rewritten whole); other files only carry an
     // extended attribute, so their head is enough, however big they are.
     let head = mamori_extract::detect_head(&data);
-    let whole = needs_whole(&mut file, head, &data, seen.len());
+    let whole = needs_whole(&mut file, head, seen.len());
     if whole {
         if seen.len() > MAX_REWRITE {
             return Err(Error::Unsupported {
@@ -57,7 +57,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, Error> {
         file.seek(SeekFrom::Start(data.len() as u64)).map_err(io)?;
         file.read_to_end(&mut data).map_err(io)?;
     }
-    let (format, codec) = if whole { kind(&data)? } else { (head_format(head, &data), Codec::Xattr) };
+    let (format, codec) = if whole { kind_of(head, &data)? } else { (head_format(head), Codec::Xattr) };
     let found = match codec {
         Codec::Xattr => generic::read(path)?,
         _ => read_with(codec, &data)?,
@@ -70,27 +70,24 @@ const MAX_SNIFF: u64 = 256 << 20;
 
 /// Must the whole file be read to label it? Mail, PDF and Office/ODF packages carry the label
 /// inside; a plain zip of any size does not (its central directory tells, without reading it).
-fn needs_whole(file: &mut std::fs::File, kind: Head, head: &[u8], len: u64) -> bool {
+fn needs_whole(file: &mut std::fs::File, kind: Head, len: u64) -> bool {
     match kind {
         Head::Markup(Format::Eml) => true,
-        Head::Whole if head.starts_with(b"PK") => match zip::ZipArchive::new(&mut *file) {
+        Head::Whole(Container::Zip) => match zip::ZipArchive::new(&mut *file) {
             Ok(z) => z.index_for_name("[Content_Types].xml").is_some() || z.index_for_name("mimetype").is_some(),
             Err(_) => len <= MAX_SNIFF,
         },
-        Head::Whole => memchr::memmem::find(&head[..head.len().min(1024)], b"%PDF-").is_some() || len <= MAX_SNIFF,
+        Head::Whole(Container::Pdf) => true,
+        Head::Whole(_) => len <= MAX_SNIFF,
         _ => false,
     }
 }
 
 /// The format of a file read only in part, for the `format` field.
-fn head_format(kind: Head, head: &[u8]) -> &'static str {
+fn head_format(kind: Head) -> &'static str {
     match kind {
         Head::Markup(f) => f.name(),
-        Head::Whole if head.starts_with(b"PK") => "zip",
-        Head::Whole if head.starts_with(b"\x1F\x8B") => "gz",
-        Head::Whole if head.starts_with(b"\xD0\xCF") => "compound file",
-        Head::Whole if head.starts_with(b"{\\rtf") => "rtf",
-        Head::Whole => "tar",
+        Head::Whole(c) => c.name(),
         Head::Unsupported { format, .. } => format,
         Head::Text => "file",
     }
@@ -98,11 +95,14 @@ fn head_format(kind: Head, head: &[u8]) -> &'static str {
 
 /// What a whole file is and how it carries labels, from its content.
 fn kind(data: &[u8]) -> Result<(&'static str, Codec), Error> {
-    let head = &data[..data.len().min(64 << 10)];
-    let sniffed = mamori_extract::detect_head(head);
+    kind_of(mamori_extract::detect_head(&data[..data.len().min(64 << 10)]), data)
+}
+
+/// [`kind`], for a file whose head was already sniffed.
+fn kind_of(sniffed: Head, data: &[u8]) -> Result<(&'static str, Codec), Error> {
     let (format, codec) = match sniffed {
         Head::Markup(Format::Eml) => (Format::Eml, Codec::Mail),
-        Head::Whole => {
+        Head::Whole(_) => {
             let format = match mamori_extract::detect(data) {
                 Ok(f) => f,
                 Err(mamori_extract::Error::Encrypted(reason)) => return Err(Error::Encrypted { reason }),
@@ -117,7 +117,7 @@ fn kind(data: &[u8]) -> Result<(&'static str, Codec), Error> {
             };
             (format, codec)
         }
-        _ => return Ok((head_format(sniffed, head), Codec::Xattr)),
+        _ => return Ok((head_format(sniffed), Codec::Xattr)),
     };
     Ok((format.name(), codec))
 }

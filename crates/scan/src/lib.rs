@@ -187,7 +187,7 @@ impl Scanner {
         let stream = match detect_head(&head) {
             Head::Text => true,
             Head::Markup(_) => size.is_some_and(|s| s > whole_limit),
-            Head::Whole => false,
+            Head::Whole(_) => false,
             Head::Unsupported { format, reason } => {
                 let mut r = ItemReport::new(name).failed(ItemStatus::Skipped, reason);
                 r.format = format.to_string();
