@@ -5,10 +5,9 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use mamori_label::{ClassifyOptions, Labeler, Metadata, Method, Outcome, OutcomeStatus, Status, WriteOptions};
+use mamori_label::{ClassifyOptions, Labeler, Metadata, Method, Outcome, Status, WriteOptions};
 use mamori_model::Finding;
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -324,31 +323,9 @@ fn classify_one(
     scanner.scan_file(f, &|item| items.lock().unwrap_or_else(|p| p.into_inner()).push(item));
     let items = items.into_inner().unwrap_or_else(|p| p.into_inner());
     if let Some(bad) = items.iter().find(|i| !i.nested && i.status != mamori_model::ItemStatus::Ok) {
-        let why = bad.error.clone().unwrap_or_default();
-        return Outcome {
-            path: f.display().to_string(),
-            status: OutcomeStatus::Skipped,
-            comment: format!("not classified: the content could not be read ({why})"),
-            label_name: None,
-            label_id: None,
-            reasons: Vec::new(),
-            recommended_label: None,
-        };
+        return labeler.not_classified(f, bad.error.as_deref().unwrap_or_default());
     }
-    let mut findings: HashMap<String, Finding> = HashMap::new();
-    for found in items.into_iter().flat_map(|i| i.findings) {
-        match findings.get_mut(&found.type_id) {
-            Some(e) => {
-                e.count += found.count;
-                e.confidence = e.confidence.max(found.confidence);
-                e.matches.extend(found.matches);
-            }
-            None => {
-                findings.insert(found.type_id.clone(), found);
-            }
-        }
-    }
-    let findings: Vec<Finding> = findings.into_values().collect();
+    let findings = Finding::merge(items.into_iter().flat_map(|i| i.findings));
     labeler.classify(f, &findings, opts, how)
 }
 

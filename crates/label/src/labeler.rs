@@ -179,6 +179,16 @@ impl Labeler {
         }
     }
 
+    /// A file `classify` skips because its content could not be read.
+    pub fn not_classified(&self, path: &Path, why: &str) -> Outcome {
+        self.outcome(
+            path,
+            OutcomeStatus::Skipped,
+            format!("not classified: the content could not be read ({why})"),
+            None,
+        )
+    }
+
     /// `mamori label set`: applies `label` (found with [`Taxonomy::applicable`]).
     pub fn set(&self, path: &Path, label: &Label, method: Method, opts: &WriteOptions) -> Outcome {
         let loaded = match load(path) {

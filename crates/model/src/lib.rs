@@ -152,6 +152,25 @@ pub struct Finding {
     pub matches: Vec<Match>,
 }
 
+impl Finding {
+    /// One finding per type from the findings of several items (a file and what it contains):
+    /// counts add up, the best confidence wins, matches are kept in order.
+    pub fn merge(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
+        let mut out: Vec<Finding> = Vec::new();
+        for f in findings {
+            match out.iter_mut().find(|o| o.type_id == f.type_id) {
+                Some(o) => {
+                    o.count += f.count;
+                    o.confidence = o.confidence.max(f.confidence);
+                    o.matches.extend(f.matches);
+                }
+                None => out.push(f),
+            }
+        }
+        out
+    }
+}
+
 /// What happened to an item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
