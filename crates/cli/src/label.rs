@@ -21,7 +21,7 @@ pub struct LabelsDir {
 }
 
 impl LabelsDir {
-    fn load(&self) -> anyhow::Result<Labeler> {
+    pub fn load(&self) -> anyhow::Result<Labeler> {
         Ok(Labeler::load(self.dir.as_deref())?)
     }
 }

@@ -4,9 +4,11 @@
 //! 2 an error (a bad option, or an item that could not be read).
 #![forbid(unsafe_code)]
 
+mod admin;
 mod eval;
 mod id;
 mod label;
+mod protect;
 mod scan;
 mod types;
 
@@ -47,6 +49,28 @@ enum Command {
     /// The local identity (principal, signing key, age key) used with the key service.
     #[command(subcommand)]
     Id(id::IdCommand),
+    /// Encrypt files with usage rights checked by the key service at every open.
+    Protect(protect::ProtectArgs),
+    /// Decrypt a protected file to standard output or --out (needs the view right).
+    Open(protect::OpenArgs),
+    /// Restore the plain file (needs the export or owner right).
+    Unprotect(protect::UnprotectArgs),
+    /// Show a protected file's rights after checking their signature (no network).
+    Rights(protect::RightsArgs),
+    /// Make every copy of a document (or every document of a label, or a principal's access) fail to open.
+    Revoke(protect::RevokeArgs),
+    /// Undo a revocation.
+    Unrevoke(protect::RevokeArgs),
+    /// Destroy a document's key: no copy will ever open again. Irreversible.
+    Shred(protect::ShredArgs),
+    /// The access log of one document: every open attempt, allowed or denied.
+    Track(protect::TrackArgs),
+    /// The key service's access log (administrators), as a table or JSON Lines.
+    Audit(protect::AuditArgs),
+    /// Run the key service over HTTP.
+    Serve(admin::ServeArgs),
+    /// Manage the key service's principals and groups (direct access to its store).
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +84,17 @@ fn main() -> ExitCode {
         Command::Label(c) => label::label(c),
         Command::Classify(a) => label::classify(a),
         Command::Id(c) => id::run(c),
+        Command::Protect(a) => protect::protect(a),
+        Command::Open(a) => protect::open(a),
+        Command::Unprotect(a) => protect::unprotect(a),
+        Command::Rights(a) => protect::rights(a),
+        Command::Revoke(a) => protect::revoke(a, true),
+        Command::Unrevoke(a) => protect::revoke(a, false),
+        Command::Shred(a) => protect::shred(a),
+        Command::Track(a) => protect::track(a),
+        Command::Audit(a) => protect::audit(a),
+        Command::Serve(a) => admin::serve(a),
+        Command::Admin(a) => admin::admin(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

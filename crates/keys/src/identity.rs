@@ -1,6 +1,7 @@
 //! A local identity: principal, Ed25519 signing key, age X25519 key; one TOML file, mode 0600,
 //! in a home directory of mode 0700.
 
+use crate::rights::hex;
 use crate::Error;
 use age::secrecy::ExposeSecret;
 use ed25519_dalek::SigningKey;
@@ -58,10 +59,6 @@ impl Drop for Stored {
         self.signing_key.zeroize();
         self.age_identity.zeroize();
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex32(s: &str) -> Option<Zeroizing<[u8; 32]>> {
@@ -151,14 +148,7 @@ impl Identity {
              # `mamori id show` prints what others may know.\n{}",
             self.principal, *body
         ));
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".identity.")
-            .permissions(private_file())
-            .tempfile_in(home)
-            .map_err(|e| io(home, e))?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| io(&path, e))?;
-        tmp.as_file().sync_all().map_err(|e| io(&path, e))?;
-        tmp.persist(&path).map_err(|e| io(&path, e.error))?;
+        write_private(home, &path, text.as_bytes()).map_err(|e| io(&path, e))?;
         Ok(path)
     }
 
@@ -193,6 +183,16 @@ impl fmt::Debug for Identity {
     }
 }
 
+/// Writes `bytes` to `path` (in `dir`) with mode 0600, atomically: a secret is never half written
+/// nor readable by others, even for a moment.
+pub(crate) fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = tempfile::Builder::new().prefix(".mamori-secret.").permissions(private_file()).tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 #[cfg(unix)]
 fn private_file() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
@@ -205,7 +205,8 @@ fn private_file() -> std::fs::Permissions {
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` (and its parents) with mode 0700 if it does not exist.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
         return Ok(());
@@ -214,13 +215,13 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
 /// An identity file readable by others is refused, as ssh refuses such a key.
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), String> {
+pub(crate) fn check_private(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions().mode();
     if mode & 0o077 != 0 {
@@ -230,7 +231,7 @@ fn check_private(path: &Path) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_: &Path) -> Result<(), String> {
+pub(crate) fn check_private(_: &Path) -> Result<(), String> {
     Ok(())
 }
 

@@ -1,15 +1,29 @@
-//! `mamori-keys`: who is who, and (next) the key service that decides who may open what.
+//! `mamori-keys`: who is who, and the key service that decides who may open what.
 //!
-//! This first part owns **identities**: a principal name with an Ed25519 signing key (it signs
-//! requests to the key service) and an age X25519 key (offline use licenses are sealed to it),
-//! kept in the mamori home with mode 0600 and wiped from memory on drop. The key service, its
-//! store and the audit log come with the protection issue (ARCHITECTURE.md, PROTECTION design
-//! §7–8); nothing here talks to the network.
+//! - **Identities** (`identity`): a principal with an Ed25519 key that signs its requests and an
+//!   age X25519 key that offline licenses are sealed to; mode 0600 in the mamori home.
+//! - **Rights** (`rights`): usage rights and the signed envelope that carries them in a header.
+//! - **The key service** (`service`): one `handle` for every transport (in-process, HTTP). It
+//!   checks signature, clock and nonce, decides, audits, and releases a file key sealed to the
+//!   requester's ephemeral key, never in clear.
+//! - **The store** (`store`, `sqlite`): documents, principals, groups, revocations, nonces and the
+//!   access log, behind a trait so a shared database can serve several replicas.
+//!
+//! Design: `shared/design/reference/protection.md` §6–§8.
 #![forbid(unsafe_code)]
 
+pub mod api;
 mod identity;
+pub mod request;
+pub mod rights;
+pub mod seal;
+pub mod service;
+pub mod sqlite;
+pub mod store;
 
-pub use identity::{home, Identity, PublicIdentity};
+pub use identity::{create_private_dir, home, Identity, PublicIdentity};
+pub use service::{KeyService, Request, Response, STANZA_TAG};
+pub use sqlite::SqliteStore;
 
 use std::path::PathBuf;
 
@@ -31,6 +45,20 @@ pub enum Error {
     /// Neither MAMORI_HOME nor a home directory is set.
     #[error("no mamori home: set MAMORI_HOME or HOME")]
     NoHome,
+    /// Something given (a right, a grant, a key) is not valid.
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
+    /// A signed header or license does not verify.
+    #[error("bad signature: {reason}")]
+    BadSignature { reason: String },
+    /// Signed by a key this machine does not know.
+    #[error(
+        "signed by key {kid}, which this machine does not know; open the file once with its key service reachable"
+    )]
+    UnknownKey { kid: String },
+    /// The key service's database failed.
+    #[error("key store {}: {reason}", path.display())]
+    Store { path: PathBuf, reason: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 }
