@@ -58,18 +58,16 @@ struct Outcome {
     change: Option<Box<Change>>,
     doc_id: Option<String>,
     label_id: Option<String>,
-    /// When the request's path alone does not say (a key request opens or unprotects).
-    action: Option<&'static str>,
 }
 
 fn refuse(status: u16, code: &str, message: impl Into<String>) -> Outcome {
     let body = serde_json::to_vec(&Refusal { error: code.to_string(), message: message.into() }).expect("serializes");
-    Outcome { status, body, reason: code.to_string(), change: None, doc_id: None, label_id: None, action: None }
+    Outcome { status, body, reason: code.to_string(), change: None, doc_id: None, label_id: None }
 }
 
 fn ok<T: serde::Serialize>(status: u16, value: &T) -> Outcome {
     let body = serde_json::to_vec(value).expect("serializes");
-    Outcome { status, body, reason: "ok".to_string(), change: None, doc_id: None, label_id: None, action: None }
+    Outcome { status, body, reason: "ok".to_string(), change: None, doc_id: None, label_id: None }
 }
 
 impl Outcome {
@@ -199,7 +197,7 @@ impl KeyService {
             ["v1", "documents", id, ..] => Some(id.to_string()),
             _ => None,
         };
-        let action = action_of(req.method, &segments);
+        let action = action_of(req.method, &segments, req.body);
         let now = self.now();
         let mut audit = AuditRow {
             id: 0,
@@ -227,9 +225,6 @@ impl KeyService {
         audit.reason = outcome.reason.clone();
         audit.doc_id = outcome.doc_id.clone().or(doc_id);
         audit.label_id = outcome.label_id.clone();
-        if let Some(a) = outcome.action {
-            audit.action = a.to_string();
-        }
         match self.store.commit(nonce.as_ref(), outcome.change.as_deref(), &audit) {
             Ok(Committed::Done(_)) => Response { status: outcome.status, body: outcome.body },
             Ok(Committed::Replay(_)) => {
@@ -302,11 +297,7 @@ impl KeyService {
         }
         Ok(match (req.method, segments) {
             ("POST", ["v1", "documents"]) => self.protect(who, parse!(ProtectRequest), now),
-            ("POST", ["v1", "documents", id, "key"]) => {
-                let r = parse!(KeyRequest);
-                let action = r.purpose.action();
-                Outcome { action: Some(action), ..self.release(who, id, r, now)? }
-            }
+            ("POST", ["v1", "documents", id, "key"]) => self.release(who, id, parse!(KeyRequest), now)?,
             ("POST", ["v1", "documents", id, op @ ("revoke" | "unrevoke" | "shred" | "track")]) => {
                 self.document_op(who, id, op, req.body, now)?
             }
@@ -628,10 +619,13 @@ fn wrap(to: &age::x25519::Recipient, key: &age_core::format::FileKey) -> StanzaJ
     stanza_json(stanzas.remove(0))
 }
 
-fn action_of(method: &str, segments: &[&str]) -> &'static str {
+/// The audit action of a request; a key request says by its purpose whether it opens or unprotects.
+fn action_of(method: &str, segments: &[&str], body: &[u8]) -> &'static str {
     match (method, segments) {
         ("POST", ["v1", "documents"]) => "protect",
-        ("POST", ["v1", "documents", _, "key"]) => "key",
+        ("POST", ["v1", "documents", _, "key"]) => {
+            serde_json::from_slice::<KeyRequest>(body).map(|r| r.purpose.action()).unwrap_or("key")
+        }
         ("POST", ["v1", "documents", _, "revoke"]) => "revoke",
         ("POST", ["v1", "documents", _, "unrevoke"]) => "unrevoke",
         ("POST", ["v1", "documents", _, "shred"]) => "shred",
