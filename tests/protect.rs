@@ -543,6 +543,21 @@ fn embedded_protection_needs_no_setup_and_writes_atomically() {
     let out = run(&home, None, &["protect", p, "--label", "Confidential/All Employees", "--in-place"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(mamori_protect::peek(&plain).unwrap().is_some());
+    // status and scan report it from its header, without keys; scan calls it ok, not an error.
+    let doc = mamori_protect::peek(&plain).unwrap().unwrap().rights.doc_id;
+    let st: serde_json::Value = serde_json::from_slice(&run(&home, None, &["status", p, "--json"]).stdout).unwrap();
+    assert_eq!((st["is_protected"].as_bool(), st["label_name"].as_str()), (Some(true), Some("All Employees")));
+    assert_eq!(
+        (st["protection"]["content_id"].as_str(), st["protection"]["owner"].as_str()),
+        (Some(doc.as_str()), Some("solo@example.com"))
+    );
+    let out = run(&home, None, &["scan", p, "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let item: serde_json::Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!((item["format"].as_str(), item["status"].as_str()), (Some("mamori"), Some("ok")));
+    assert_eq!(item["protection"]["label_name"], "Confidential/All Employees");
+    // Labeling it in place is refused: its label lives in the signed header.
+    assert!(text(&run(&home, None, &["label", "set", p, "--label", "Public"])).contains("protected by mamori"));
     // Protecting twice is refused; the file is unchanged.
     let before = std::fs::read(&plain).unwrap();
     assert!(text(&run(&home, None, &["protect", p, "--in-place"])).contains("already protected"));

@@ -197,7 +197,15 @@ pub fn labels(c: LabelsCommand) -> anyhow::Result<u8> {
 pub fn status(a: StatusArgs) -> anyhow::Result<u8> {
     let labeler = a.labels.load()?;
     let files = files(&a.paths)?;
-    let rows: Vec<Status> = files.par_iter().map(|f| labeler.status(f)).collect();
+    let rows: Vec<Status> = files
+        .par_iter()
+        .map(|f| match mamori_protect::peek(f) {
+            Ok(None) => labeler.status(f),
+            Ok(Some(h)) => labeler.protected_status(f, Ok(mamori_protect::protection_of(&h))),
+            Err(mamori_protect::Error::Io { .. }) => labeler.status(f),
+            Err(e) => labeler.protected_status(f, Err(e.to_string())),
+        })
+        .collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if a.csv {
         let mut w = csv::Writer::from_writer(out);
@@ -213,6 +221,9 @@ pub fn status(a: StatusArgs) -> anyhow::Result<u8> {
             "IsProtected",
             "Metadata",
             "Error",
+            "ContentId",
+            "RMSOwner",
+            "RMSIssuer",
         ])?;
         for s in &rows {
             let o = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -228,6 +239,9 @@ pub fn status(a: StatusArgs) -> anyhow::Result<u8> {
                 capital(s.is_protected),
                 s.metadata.map_or("", |m| m.as_str()).to_string(),
                 o(&s.error),
+                s.protection.as_ref().map(|p| p.content_id.clone()).unwrap_or_default(),
+                s.protection.as_ref().map(|p| p.owner.clone()).unwrap_or_default(),
+                s.protection.as_ref().map(|p| p.issuer.clone()).unwrap_or_default(),
             ])?;
         }
         w.flush()?;
@@ -244,6 +258,10 @@ pub fn status(a: StatusArgs) -> anyhow::Result<u8> {
                 };
                 let detail = match &s.error {
                     Some(e) => format!("error: {e}"),
+                    None if s.protection.is_some() => {
+                        let p = s.protection.as_ref().expect("checked");
+                        format!("protected: document {} owner {}", p.content_id, p.owner)
+                    }
                     None if s.is_labeled => format!(
                         "{} {} {}",
                         s.labeling_method.map_or("", |m| m.as_str()),

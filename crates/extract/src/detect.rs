@@ -73,7 +73,12 @@ pub enum Head {
     Whole(Container),
     /// Not something mamori reads.
     Unsupported { format: &'static str, reason: &'static str },
+    /// A mamori protected file: its content is encrypted; its header says what it is.
+    Protected,
 }
+
+/// The first bytes of a mamori protected file (the container of `mamori-protect`).
+pub const PROTECTED_MAGIC: &[u8; 8] = b"\x89MAMORI\n";
 
 /// The kinds of item read whole, by their magic numbers; what is inside a zip or a compound
 /// file takes [`detect`] on the whole item.
@@ -122,6 +127,9 @@ impl Container {
 
 /// Classifies an item by its first bytes (64 KiB is plenty).
 pub fn detect_head(head: &[u8]) -> Head {
+    if head.starts_with(PROTECTED_MAGIC) {
+        return Head::Protected;
+    }
     if let Some(c) = Container::of(head) {
         return Head::Whole(c);
     }
@@ -144,6 +152,10 @@ pub fn detect(data: &[u8]) -> Result<Format, Error> {
         Head::Text => Ok(Format::Text),
         Head::Markup(f) => Ok(f),
         Head::Unsupported { format, reason } => Err(Error::Unsupported { format, reason: reason.to_string() }),
+        Head::Protected => Err(Error::Unsupported {
+            format: "mamori",
+            reason: "protected by mamori: the content is encrypted".to_string(),
+        }),
         Head::Whole(Container::Zip) => zip_kind(data),
         Head::Whole(Container::Compound) => crate::guarded("compound file", || cfb_kind(data)),
         Head::Whole(Container::Gzip) => Ok(Format::Gz),
@@ -316,5 +328,6 @@ mod tests {
         assert_eq!(h("Subject: notes\nplain text that is not mail\n"), Head::Text);
         assert_eq!(h("{\\rtf1\\ansi hello}"), Head::Whole(Container::Rtf));
         assert!(matches!(h("\x7FELF\x02\x01\x01\0"), Head::Unsupported { format: "elf", .. }));
+        assert_eq!(detect_head(b"\x89MAMORI\n\0\x01\0\0"), Head::Protected);
     }
 }

@@ -45,6 +45,13 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, Error> {
     // Documents and mail are read whole (they are rewritten whole); other files only carry an
     // extended attribute, so their head is enough, however big they are.
     let head = mamori_extract::detect_head(&data);
+    if head == Head::Protected {
+        return Err(Error::Refused {
+            reason:
+                "protected by mamori: its label is in the signed header; unprotect it, label it, and protect it again"
+                    .into(),
+        });
+    }
     let whole = needs_whole(&mut file, head, seen.len());
     if whole {
         if seen.len() > MAX_REWRITE {
@@ -89,6 +96,7 @@ fn head_format(kind: Head) -> &'static str {
         Head::Markup(f) => f.name(),
         Head::Whole(c) => c.name(),
         Head::Unsupported { format, .. } => format,
+        Head::Protected => "mamori",
         Head::Text => "file",
     }
 }

@@ -5,7 +5,7 @@ use crate::file::{load, rewrite, Codec, Loaded};
 use crate::{
     atomic, generic, policy::Reason, Change, Error, Label, Metadata, Method, MsipLabel, Policy, Store, Taxonomy,
 };
-use mamori_model::Finding;
+use mamori_model::{Finding, Protection};
 use serde::Serialize;
 use std::path::Path;
 
@@ -27,6 +27,9 @@ pub struct Status {
     /// Labels of other organisations on the same file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_labels: Vec<String>,
+    /// For a mamori protected file: document id (ContentId), owner, issuer, label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protection: Option<Protection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -115,8 +118,8 @@ impl Labeler {
         }
     }
 
-    pub fn status(&self, path: &Path) -> Status {
-        let mut s = Status {
+    fn status_of_nothing(&self, path: &Path) -> Status {
+        Status {
             path: path.display().to_string(),
             format: None,
             is_labeled: false,
@@ -129,8 +132,13 @@ impl Labeler {
             is_protected: false,
             metadata: None,
             other_labels: Vec::new(),
+            protection: None,
             error: None,
-        };
+        }
+    }
+
+    pub fn status(&self, path: &Path) -> Status {
+        let mut s = self.status_of_nothing(path);
         let loaded = match load(path) {
             Ok(l) => l,
             Err(e) => {
@@ -157,6 +165,29 @@ impl Labeler {
                 .filter(|o| o.label.enabled && !o.label.removed && o.label.id != l.id)
                 .map(|o| self.name_of(&o.label).unwrap_or_else(|| o.label.id.clone()))
                 .collect();
+        }
+        s
+    }
+
+    /// The status of a mamori protected file, from what its header says (or why it cannot be read).
+    pub fn protected_status(&self, path: &Path, header: Result<Protection, String>) -> Status {
+        let mut s = self.status_of_nothing(path);
+        s.format = Some("mamori".to_string());
+        match header {
+            Err(e) => s.error = Some(e),
+            Ok(p) => {
+                s.is_protected = true;
+                if let Some(id) = &p.label_id {
+                    let ours = self.taxonomy.by_id(id);
+                    s.is_labeled = true;
+                    s.label_id = Some(id.clone());
+                    s.label_name = ours.map(|t| t.display_name().to_string()).or_else(|| p.label_name.clone());
+                    s.parent_label_name =
+                        ours.and_then(|t| self.taxonomy.parent(t)).map(|p| p.display_name().to_string());
+                    s.metadata = Some(Store::MamoriHeader);
+                }
+                s.protection = Some(p);
+            }
         }
         s
     }

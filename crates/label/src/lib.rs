@@ -85,6 +85,8 @@ pub enum Store {
     /// User-defined properties of an Office 97-2003 file.
     OleProperties,
     Xattr,
+    /// The signed rights header of a mamori protected file.
+    MamoriHeader,
 }
 
 impl Store {
@@ -99,6 +101,7 @@ impl Store {
             Store::MailHeader => "msip_labels",
             Store::OleProperties => "DocumentSummaryInformation",
             Store::Xattr => "xattr",
+            Store::MamoriHeader => "mamori-header",
         }
     }
 }

@@ -190,6 +190,20 @@ impl ItemStatus {
     }
 }
 
+/// What a mamori protected file's header says, readable without keys: its document id (AIP's
+/// ContentId), owner, key service (issuer) and label.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Protection {
+    pub content_id: String,
+    pub owner: String,
+    /// The key service that issued it.
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_name: Option<String>,
+}
+
 /// The result of scanning one item: a file, or a member of a container (`a.zip!b.txt`).
 #[derive(Clone, Debug)]
 pub struct ItemReport {
@@ -207,6 +221,8 @@ pub struct ItemReport {
     pub note: Option<String>,
     /// True for an item inside another (archive member, attachment, embedded object).
     pub nested: bool,
+    /// Set for a mamori protected file: its content is encrypted and was not scanned.
+    pub protection: Option<Protection>,
     pub findings: Vec<Finding>,
 }
 
@@ -221,6 +237,7 @@ impl ItemReport {
             error: None,
             note: None,
             nested: false,
+            protection: None,
             findings: Vec::new(),
         }
     }
@@ -257,6 +274,9 @@ impl Serialize for ItemView<'_> {
         st.serialize_field("error", &it.error)?;
         if let Some(note) = &it.note {
             st.serialize_field("note", note)?;
+        }
+        if let Some(p) = &it.protection {
+            st.serialize_field("protection", p)?;
         }
         let findings: Vec<FindingView> = it.findings.iter().map(|f| FindingView { f, reveal: self.reveal }).collect();
         st.serialize_field("findings", &findings)?;

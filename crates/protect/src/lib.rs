@@ -238,6 +238,18 @@ fn open_payload(
     Ok(Opened { rights, granted: granted.into_inner(), offline: offline.into_inner() })
 }
 
+/// What a header tells anyone, without keys: for `status` and `scan`.
+pub fn protection_of(h: &Header) -> mamori_model::Protection {
+    let r = &h.rights;
+    mamori_model::Protection {
+        content_id: r.doc_id.clone(),
+        owner: r.owner.clone(),
+        issuer: r.ks_id.clone(),
+        label_id: r.label.as_ref().map(|l| l.id.clone()),
+        label_name: r.label.as_ref().map(|l| l.name.clone()),
+    }
+}
+
 /// Where `protect FILE` writes: beside the file with `.mamori` appended, or over it.
 pub fn protected_name(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();

@@ -111,7 +111,7 @@ impl Scanner {
         pool.install(|| {
             self.walk(roots).par_bridge().for_each(|entry| match entry {
                 Walked::File(path) => self.scan_file(&path, &on_item),
-                Walked::Report(r) => on_item(r),
+                Walked::Report(r) => on_item(*r),
             })
         });
         Ok(())
@@ -129,7 +129,7 @@ impl Scanner {
                         let path =
                             err.path().map(|p| p.display().to_string()).unwrap_or_else(|| root.display().to_string());
                         let reason = err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string());
-                        Some(Walked::Report(ItemReport::new(path).failed(ItemStatus::Error, reason)))
+                        Some(Walked::Report(Box::new(ItemReport::new(path).failed(ItemStatus::Error, reason))))
                     }
                     Ok(e) => {
                         let ft = e.file_type();
@@ -143,14 +143,14 @@ impl Scanner {
                         }
                         let display = e.path().display().to_string();
                         if ft.is_symlink() {
-                            return Some(Walked::Report(
+                            return Some(Walked::Report(Box::new(
                                 ItemReport::new(display).failed(ItemStatus::Skipped, "symbolic link (not followed)"),
-                            ));
+                            )));
                         }
                         if !ft.is_file() {
-                            return Some(Walked::Report(
+                            return Some(Walked::Report(Box::new(
                                 ItemReport::new(display).failed(ItemStatus::Skipped, "not a regular file"),
-                            ));
+                            )));
                         }
                         Some(Walked::File(e.into_path()))
                     }
@@ -194,6 +194,7 @@ impl Scanner {
                 r.size = size;
                 return on_item(r);
             }
+            Head::Protected => return on_item(protected(name, std::io::Cursor::new(head).chain(reader), size)),
         };
         if stream {
             return on_item(self.scan_text(name, std::io::Cursor::new(head).chain(reader), size));
@@ -338,6 +339,22 @@ impl<'a> Collector<'a> {
 }
 
 /// The status and reason of an item that yielded no text.
+/// A mamori protected file: reported with what its header says (not an error, since nothing is
+/// wrong with it); its content is encrypted and not scanned.
+fn protected(name: &str, mut reader: impl Read, size: Option<u64>) -> ItemReport {
+    let mut r = ItemReport::new(name);
+    r.format = "mamori".to_string();
+    r.size = size;
+    match mamori_protect::container::read_header(&mut reader) {
+        Ok(h) => {
+            r.protection = Some(mamori_protect::protection_of(&h));
+            r.note = Some("protected: the content is encrypted and was not scanned".to_string());
+            r
+        }
+        Err(e) => r.failed(ItemStatus::Error, e.to_string()),
+    }
+}
+
 fn failed(mut report: ItemReport, e: mamori_extract::Error) -> ItemReport {
     use mamori_extract::Error as E;
     match e {
@@ -352,5 +369,5 @@ fn failed(mut report: ItemReport, e: mamori_extract::Error) -> ItemReport {
 
 enum Walked {
     File(PathBuf),
-    Report(ItemReport),
+    Report(Box<ItemReport>),
 }
