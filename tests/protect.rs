@@ -109,7 +109,7 @@ fn text(o: &Output) -> String {
 
 fn protect_bytes(client: &Client, request: &ProtectRequest, plain: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    mamori_protect::protect(client, request, &mut &plain[..], &mut out).unwrap();
+    mamori_protect::protect(client, request, plain, &mut out).unwrap();
     out
 }
 
@@ -507,7 +507,7 @@ fn a_key_service_killed_under_load_loses_no_document_it_acknowledged() {
                 for i in 0.. {
                     let plain = format!("thread {t} doc {i}");
                     let mut out = Vec::new();
-                    match mamori_protect::protect(&c, &ProtectRequest::default(), &mut plain.as_bytes(), &mut out) {
+                    match mamori_protect::protect(&c, &ProtectRequest::default(), plain.as_bytes(), &mut out) {
                         Ok(_) => acked.lock().unwrap().push((plain, out)),
                         Err(_) => break,
                     }

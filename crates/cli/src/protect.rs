@@ -134,11 +134,8 @@ fn protect_one(
     }
     let mut request = request.clone();
     request.name_hint = file.file_name().map(|n| n.to_string_lossy().into_owned());
-    Ok(mamori_protect::write_atomically(target, in_place, Some(file), |out| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-        let r = mamori_protect::protect(client, &request, &mut input, &mut w)?;
-        w.flush().map_err(|e| Error::Io { path: target.to_path_buf(), source: e })?;
-        Ok(r)
+    Ok(mamori_protect::write_atomically(target, in_place, Some(file), |mut out| {
+        mamori_protect::protect(client, &request, &mut input, &mut out)
     })?)
 }
 
@@ -155,9 +152,8 @@ pub fn open(a: OpenArgs) -> anyhow::Result<u8> {
     let input = std::fs::File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let what = |e: Error| anyhow::anyhow!("{}: {e}", a.file.display());
     let opened = match &a.out {
-        Some(path) => mamori_protect::write_atomically(path, true, None, |f| {
-            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
-            mamori_protect::open(&client, Purpose::View, input, &mut w)
+        Some(path) => mamori_protect::write_atomically(path, true, None, |mut f| {
+            mamori_protect::open(&client, Purpose::View, input, &mut f)
         })
         .map_err(what)?,
         None => {
@@ -168,8 +164,8 @@ pub fn open(a: OpenArgs) -> anyhow::Result<u8> {
                     a.file.display()
                 );
             }
-            let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            mamori_protect::open(&client, Purpose::View, input, &mut w).map_err(what)?
+            // The pipeline writes 1 MiB blocks from a thread of its own.
+            mamori_protect::open(&client, Purpose::View, input, &mut { stdout }).map_err(what)?
         }
     };
     if opened.offline {
@@ -198,9 +194,8 @@ pub fn unprotect(a: UnprotectArgs) -> anyhow::Result<u8> {
         let result = (|| -> Result<(), Error> {
             let input = std::fs::File::open(file).map_err(|e| Error::Io { path: file.clone(), source: e })?;
             let same = target == *file;
-            mamori_protect::write_atomically(&target, same, Some(file), |f| {
-                let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
-                mamori_protect::open(&client, Purpose::Export, input, &mut w)
+            mamori_protect::write_atomically(&target, same, Some(file), |mut f| {
+                mamori_protect::open(&client, Purpose::Export, input, &mut f)
             })?;
             if !same {
                 std::fs::remove_file(file).map_err(|e| Error::Io { path: file.clone(), source: e })?;

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod container;
 mod license;
+mod pipe;
 pub mod trust;
 
 pub use client::{Client, Embedded, Http, Track, Transport};
@@ -23,7 +24,7 @@ use mamori_keys::seal::{seal_file_key, Key};
 use mamori_keys::STANZA_TAG;
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -124,8 +125,8 @@ pub(crate) fn stanza_of(s: &StanzaJson) -> Result<Stanza, Error> {
 pub fn protect(
     client: &Client,
     request: &ProtectRequest,
-    input: &mut impl Read,
-    output: &mut impl Write,
+    input: impl Read + Send,
+    output: &mut (impl Write + Send),
 ) -> Result<Rights, Error> {
     let answer = client.protect(request)?;
     let header_bytes = answer.rights_header.as_bytes();
@@ -147,10 +148,12 @@ pub fn protect(
     container::write_header(output, header_bytes).map_err(io)?;
     let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
         .map_err(|e| Error::Decrypt(e.to_string()))?;
-    let mut w = encryptor.wrap_output(output).map_err(io)?;
-    std::io::copy(input, &mut w).map_err(io)?;
-    w.finish().map_err(io)?;
-    Ok(rights)
+    pipe::pipelined(input, output, |r, w| {
+        let mut w = encryptor.wrap_output(w).map_err(io)?;
+        std::io::copy(r, &mut w).map_err(io)?;
+        w.finish().map_err(io)?;
+        Ok(rights)
+    })
 }
 
 /// A complete container header around an envelope, so one parser reads both.
@@ -180,7 +183,12 @@ pub fn verified_header(client: &Client, input: &mut impl Read) -> Result<(Header
 
 /// Decrypts the protected `input` into `output` for `purpose`. The header is verified before any
 /// key request; the key service decides; age checks every chunk and the end of the stream.
-pub fn open(client: &Client, purpose: Purpose, input: impl Read, output: &mut impl Write) -> Result<Opened, Error> {
+pub fn open(
+    client: &Client,
+    purpose: Purpose,
+    input: impl Read + Send,
+    output: &mut (impl Write + Send),
+) -> Result<Opened, Error> {
     let mut input = BufReader::with_capacity(1 << 16, input);
     let (header, rights) = verified_header(client, &mut input)?;
     open_payload(client, purpose, &header, rights, input, output)
@@ -191,8 +199,8 @@ fn open_payload(
     purpose: Purpose,
     header: &Header,
     rights: Rights,
-    input: impl BufRead,
-    output: &mut impl Write,
+    input: impl Read + Send,
+    output: &mut (impl Write + Send),
 ) -> Result<Opened, Error> {
     let rights_sha256 = hex(&header.rights_hash());
     let granted = RefCell::new(Vec::new());
@@ -226,15 +234,16 @@ fn open_payload(
         }
     };
     let identity = KsIdentity { doc_id: &rights.doc_id, fetch: &fetch, failed: RefCell::new(None) };
-    let decryptor =
-        age::Decryptor::new_buffered(input).map_err(|e| Error::Corrupt(format!("the encrypted part: {e}")))?;
-    let mut reader = match decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
-        Ok(r) => r,
-        Err(e) => return Err(identity.failed.take().unwrap_or(Error::Decrypt(e.to_string()))),
-    };
-    std::io::copy(&mut reader, output)
-        .map_err(|e| Error::Decrypt(format!("the encrypted part is damaged or cut short: {e}")))?;
-    output.flush().map_err(|e| Error::Io { path: PathBuf::from("(output)"), source: e })?;
+    pipe::pipelined(input, output, |r, w| {
+        let decryptor = age::Decryptor::new(r).map_err(|e| Error::Corrupt(format!("the encrypted part: {e}")))?;
+        let mut reader = match decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
+            Ok(r) => r,
+            Err(e) => return Err(identity.failed.take().unwrap_or(Error::Decrypt(e.to_string()))),
+        };
+        std::io::copy(&mut reader, w)
+            .map_err(|e| Error::Decrypt(format!("the encrypted part is damaged or cut short: {e}")))?;
+        Ok(())
+    })?;
     Ok(Opened { rights, granted: granted.into_inner(), offline: offline.into_inner() })
 }
 
