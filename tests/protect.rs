@@ -588,3 +588,89 @@ fn embedded_protection_needs_no_setup_and_writes_atomically() {
         assert_eq!(std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777, 0o640);
     }
 }
+
+/// The key service in this process over the same store, as `mamori admin` and embedded mode
+/// reach it.
+struct InProcess(mamori_keys::KeyService);
+
+impl InProcess {
+    fn over(db: &Path) -> InProcess {
+        let store = Arc::new(mamori_keys::SqliteStore::open(db).unwrap());
+        let master = mamori_keys::seal::MasterKey::load_or_create(&mamori_keys::seal::MasterKey::path_for(db)).unwrap();
+        InProcess(mamori_keys::KeyService::new(store, master).unwrap())
+    }
+
+    fn call(&self, method: &str, path: &str, signed: Option<&Signed>, body: &[u8]) -> (u16, Vec<u8>) {
+        let r = self.0.handle(&mamori_keys::Request {
+            method,
+            path,
+            signed: signed.cloned(),
+            body,
+            client: "local".into(),
+            user_agent: String::new(),
+        });
+        (r.status, r.body)
+    }
+}
+
+impl Transport for InProcess {
+    fn get(&self, path: &str) -> Result<(u16, Vec<u8>), mamori_protect::Error> {
+        Ok(self.call("GET", path, None, b""))
+    }
+    fn post(&self, path: &str, signed: &Signed, body: &[u8]) -> Result<(u16, Vec<u8>), mamori_protect::Error> {
+        Ok(self.call("POST", path, Some(signed), body))
+    }
+    fn describe(&self) -> String {
+        "in-process".into()
+    }
+}
+
+/// One decision function for every transport: the same answers in-process and over HTTP
+/// (OpenTDF once had a key path that skipped its checks).
+#[test]
+fn every_transport_reaches_the_same_decisions() {
+    let w = World::new();
+    w.user("alice", &["--admin"]);
+    w.user("mallory", &[]);
+    let ks = Server::start(&w.db());
+    let transport = |kind: &str| -> Box<dyn Transport> {
+        match kind {
+            "http" => Box::new(Http::new(&ks.url)),
+            _ => Box::new(InProcess::over(&w.db())),
+        }
+    };
+    let client = |user: &str, kind: &str| {
+        let home = w.home(user);
+        Client::new(transport(kind), Identity::load(&home).unwrap(), &home)
+    };
+    let alice = client("alice", "http");
+    let request = ProtectRequest { grants: vec![grant("bob@example.com=view")], ..Default::default() };
+    let (plain, revoked, shredded) = (
+        protect_bytes(&alice, &request, b"p"),
+        protect_bytes(&alice, &request, b"r"),
+        protect_bytes(&alice, &request, b"s"),
+    );
+    let id = |c: &[u8]| mamori_protect::container::read_header(&mut &c[..]).unwrap().rights.doc_id;
+    alice.revoke(&id(&revoked), "").unwrap();
+    alice.shred(&id(&shredded), &id(&shredded)).unwrap();
+    let code = |r: Result<(), mamori_protect::Error>| match r {
+        Ok(()) => "ok".to_string(),
+        Err(e) => e.refusal().map(str::to_string).unwrap_or_else(|| e.to_string()),
+    };
+    let answers = |kind: &str| {
+        let (alice, mallory) = (client("alice", kind), client("mallory", kind));
+        vec![
+            code(open_bytes(&alice, &plain).map(drop)),
+            code(open_bytes(&mallory, &plain).map(drop)),
+            code(open_bytes(&alice, &revoked).map(drop)),
+            code(open_bytes(&alice, &shredded).map(drop)),
+            code(mallory.revoke(&id(&plain), "").map(drop)),
+            code(mallory.audit(&Default::default()).map(drop)),
+            code(mallory.revoke_label("L", true, "").map(drop)),
+            code(mallory.track(&id(&plain), &Default::default()).map(drop)),
+        ]
+    };
+    let want = ["ok", "not_granted", "revoked", "shredded", "not_owner", "not_admin", "not_admin", "not_owner"];
+    assert_eq!(answers("http"), want);
+    assert_eq!(answers("in-process"), want);
+}

@@ -462,3 +462,89 @@ impl Store for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(ts: Millis) -> AuditRow {
+        AuditRow {
+            id: 0,
+            ts,
+            principal: Some("alice@example.com".into()),
+            doc_id: None,
+            label_id: None,
+            action: "open".into(),
+            decision: Decision::Allow,
+            reason: "ok".into(),
+            client: "test".into(),
+            user_agent: String::new(),
+        }
+    }
+
+    #[test]
+    fn group_commit_lets_one_nonce_through_once_and_loses_no_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("ks.db")).unwrap();
+        let nonce =
+            |n: usize| Nonce { principal: "alice@example.com".into(), nonce: format!("n{n}"), expires_at: i64::MAX };
+        // 16 threads × 50 commits; every fourth reuses nonce 0, the rest are fresh.
+        let outcomes: Vec<Committed> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|t| {
+                    let store = &store;
+                    s.spawn(move || {
+                        (0..50)
+                            .map(|i| {
+                                let n = if i % 4 == 0 { 0 } else { 1 + t * 50 + i };
+                                store.commit(Some(&nonce(n)), None, &row(1)).unwrap()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        let done = outcomes.iter().filter(|c| matches!(c, Committed::Done(_))).count();
+        let replays = outcomes.iter().filter(|c| matches!(c, Committed::Replay(_))).count();
+        // 16 × 13 uses of nonce 0: one passes.
+        assert_eq!((done, replays), (16 * 37 + 1, 16 * 13 - 1));
+        let rows = store.audit(&AuditQuery::default()).unwrap();
+        assert_eq!(rows.len(), 800);
+        let mut ids: Vec<i64> = outcomes
+            .iter()
+            .map(|c| match c {
+                Committed::Done(i) | Committed::Replay(i) => *i,
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 800);
+        assert_eq!(rows.iter().filter(|r| r.reason == "replay").count(), replays);
+    }
+
+    #[test]
+    fn a_failed_change_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("ks.db")).unwrap();
+        let doc = Document {
+            doc_id: "d1".into(),
+            owner: "alice@example.com".into(),
+            label_id: None,
+            label_name: None,
+            rights: b"{}".to_vec(),
+            rights_hash: [0; 32],
+            kek: Some(vec![1]),
+            status: DocStatus::Active,
+            issued_at: 1,
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        };
+        store.commit(None, Some(&Change::NewDocument(doc.clone())), &row(1)).unwrap();
+        // The same id again violates the primary key: refused, and its audit row is not kept.
+        assert!(store.commit(None, Some(&Change::NewDocument(doc.clone())), &row(2)).is_err());
+        assert_eq!(store.audit(&AuditQuery::default()).unwrap().len(), 1);
+        assert_eq!(store.document("d1").unwrap().unwrap(), doc);
+    }
+}
