@@ -589,42 +589,6 @@ fn embedded_protection_needs_no_setup_and_writes_atomically() {
     }
 }
 
-/// The key service in this process over the same store, as `mamori admin` and embedded mode
-/// reach it.
-struct InProcess(mamori_keys::KeyService);
-
-impl InProcess {
-    fn over(db: &Path) -> InProcess {
-        let store = Arc::new(mamori_keys::SqliteStore::open(db).unwrap());
-        let master = mamori_keys::seal::MasterKey::load_or_create(&mamori_keys::seal::MasterKey::path_for(db)).unwrap();
-        InProcess(mamori_keys::KeyService::new(store, master).unwrap())
-    }
-
-    fn call(&self, method: &str, path: &str, signed: Option<&Signed>, body: &[u8]) -> (u16, Vec<u8>) {
-        let r = self.0.handle(&mamori_keys::Request {
-            method,
-            path,
-            signed: signed.cloned(),
-            body,
-            client: "local".into(),
-            user_agent: String::new(),
-        });
-        (r.status, r.body)
-    }
-}
-
-impl Transport for InProcess {
-    fn get(&self, path: &str) -> Result<(u16, Vec<u8>), mamori_protect::Error> {
-        Ok(self.call("GET", path, None, b""))
-    }
-    fn post(&self, path: &str, signed: &Signed, body: &[u8]) -> Result<(u16, Vec<u8>), mamori_protect::Error> {
-        Ok(self.call("POST", path, Some(signed), body))
-    }
-    fn describe(&self) -> String {
-        "in-process".into()
-    }
-}
-
 /// One decision function for every transport: the same answers in-process and over HTTP
 /// (OpenTDF once had a key path that skipped its checks).
 #[test]
@@ -636,7 +600,8 @@ fn every_transport_reaches_the_same_decisions() {
     let transport = |kind: &str| -> Box<dyn Transport> {
         match kind {
             "http" => Box::new(Http::new(&ks.url)),
-            _ => Box::new(InProcess::over(&w.db())),
+            // In this process over the same store, as `mamori admin` and embedded mode reach it.
+            _ => Box::new(Embedded::new(mamori_keys::KeyService::open_sqlite(&w.db()).unwrap())),
         }
     };
     let client = |user: &str, kind: &str| {

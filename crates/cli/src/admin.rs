@@ -4,20 +4,16 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use mamori_keys::seal::MasterKey;
 use mamori_keys::store::{Change, Principal};
-use mamori_keys::{KeyService, SqliteStore};
+use mamori_keys::KeyService;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 fn open_service(db: &Path) -> anyhow::Result<KeyService> {
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         mamori_keys::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let store = Arc::new(SqliteStore::open(db)?);
-    let master = MasterKey::load_or_create(&MasterKey::path_for(db))?;
-    Ok(KeyService::new(store, master)?)
+    Ok(KeyService::open_sqlite(db)?)
 }
 
 #[derive(Args)]

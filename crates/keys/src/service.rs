@@ -135,6 +135,14 @@ impl KeyService {
         })
     }
 
+    /// The key service over the SQLite store at `db` and the master key beside it
+    /// (`<db>.master-key`), both created if missing.
+    pub fn open_sqlite(db: &std::path::Path) -> Result<KeyService, Error> {
+        let store = Arc::new(crate::SqliteStore::open(db)?);
+        let master = MasterKey::load_or_create(&MasterKey::path_for(db))?;
+        KeyService::new(store, master)
+    }
+
     /// Replaces the clock (tests move time forward to check expiry).
     pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> KeyService {
         self.clock = Arc::new(clock);

@@ -6,13 +6,11 @@ use crate::Error;
 use mamori_keys::api::*;
 use mamori_keys::request::Signed;
 use mamori_keys::rights::{parse_verifying_key, Grant};
-use mamori_keys::seal::MasterKey;
 use mamori_keys::store::{Change, Principal};
-use mamori_keys::{Identity, KeyService, SqliteStore};
+use mamori_keys::{Identity, KeyService};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// How requests reach a key service.
 pub trait Transport: Send + Sync {
@@ -35,10 +33,7 @@ impl Embedded {
     pub fn open(home: &Path, identity: &Identity) -> Result<Embedded, Error> {
         let dir = home.join("ks");
         mamori_keys::create_private_dir(&dir).map_err(|e| Error::Io { path: dir.clone(), source: e })?;
-        let db = dir.join("ks.db");
-        let store = Arc::new(SqliteStore::open(&db).map_err(Error::Keys)?);
-        let master = MasterKey::load_or_create(&MasterKey::path_for(&db)).map_err(Error::Keys)?;
-        let service = KeyService::new(store, master).map_err(Error::Keys)?;
+        let service = KeyService::open_sqlite(&dir.join("ks.db"))?;
         let me = identity.public();
         let registered = service.store().principal(&me.principal).map_err(Error::Keys)?;
         if registered
@@ -56,6 +51,11 @@ impl Embedded {
             service.administer(&me.principal, "register", Change::PutPrincipal(p)).map_err(Error::Keys)?;
         }
         Ok(Embedded { service })
+    }
+
+    /// Any key service in this process, e.g. over a store shared with `mamori serve`.
+    pub fn new(service: KeyService) -> Embedded {
+        Embedded { service }
     }
 
     pub fn service(&self) -> &KeyService {
