@@ -98,7 +98,6 @@ pub struct KeyResponse {
     /// A signed offline use license, when the document allows offline days.
     #[serde(default)]
     pub license: Option<String>,
-    pub audit_id: i64,
 }
 
 /// An offline use license: the file key sealed to the principal's long-term age key, valid until
