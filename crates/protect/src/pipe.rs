@@ -48,19 +48,10 @@ pub fn pipelined<T>(
     })
 }
 
-/// Up to one block; shorter only at the end of the input.
+/// Up to one block; shorter only at the end of the input. The block is not zeroed first.
 fn read_block(input: &mut impl Read) -> io::Result<Vec<u8>> {
-    let mut block = vec![0u8; BLOCK];
-    let mut filled = 0;
-    while filled < BLOCK {
-        match input.read(&mut block[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    block.truncate(filled);
+    let mut block = Vec::with_capacity(BLOCK);
+    input.take(BLOCK as u64).read_to_end(&mut block)?;
     Ok(block)
 }
 
