@@ -95,6 +95,12 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         pb.enable_steady_tick(Duration::from_millis(120));
         pb
     });
+    // For the ETA: the files and bytes ahead, counted by a quick walk beside the scan.
+    let total = Arc::new(Total::default());
+    if progress.is_some() {
+        let (total, paths) = (total.clone(), a.paths.clone());
+        std::thread::spawn(move || total.count(&paths));
+    }
     let stdout = std::io::stdout();
     let state = Mutex::new((
         Printer::new(std::io::BufWriter::with_capacity(1 << 16, stdout), a.format, a.reveal),
@@ -112,12 +118,21 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         }
         if let Some(pb) = &progress {
             let secs = started.elapsed().as_secs_f64().max(1e-3);
+            let rate = summary.bytes as f64 / secs;
+            let ahead = match total.bytes() {
+                Some(all) if rate > 0.0 => {
+                    let left = all.saturating_sub(summary.bytes) as f64 / rate;
+                    let pct = 100.0 * summary.bytes as f64 / all.max(1) as f64;
+                    format!(", {:.0}% of {:.1} MB, ETA {}", pct.min(100.0), all as f64 / 1e6, eta(left))
+                }
+                _ => String::new(),
+            };
             pb.set_message(format!(
-                "{} files, {:.1} MB, {:.0} files/s, {:.1} MB/s, {} with findings",
+                "{} files, {:.1} MB, {:.0} files/s, {:.1} MB/s, {} with findings{ahead}",
                 summary.items,
                 summary.bytes as f64 / 1e6,
                 summary.items as f64 / secs,
-                summary.bytes as f64 / 1e6 / secs,
+                rate / 1e6,
                 summary.items_with_findings
             ));
         }
@@ -149,4 +164,37 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     }
     let _ = std::io::stderr().flush();
     Ok(summary.exit_code() as u8)
+}
+
+/// The size of what a scan has ahead of it, known once a walk beside it has finished.
+#[derive(Default)]
+struct Total {
+    bytes: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Total {
+    fn count(&self, paths: &[PathBuf]) {
+        use std::sync::atomic::Ordering;
+        let files = paths.iter().filter(|p| p.as_os_str() != "-").flat_map(|p| walkdir::WalkDir::new(p).into_iter());
+        for e in files.filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
+            self.bytes.fetch_add(e.metadata().map_or(0, |m| m.len()), Ordering::Relaxed);
+        }
+        self.done.store(true, Ordering::Release);
+    }
+
+    fn bytes(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        self.done.load(Ordering::Acquire).then(|| self.bytes.load(Ordering::Relaxed))
+    }
+}
+
+/// `1h02m`, `3m05s`, `42s`.
+fn eta(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
+    }
 }
