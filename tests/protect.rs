@@ -559,10 +559,32 @@ fn embedded_protection_needs_no_setup_and_writes_atomically() {
     assert_eq!(item["protection"]["label_name"], "Confidential/All Employees");
     // Labeling it in place is refused: its label lives in the signed header.
     assert!(text(&run(&home, None, &["label", "set", p, "--label", "Public"])).contains("protected by mamori"));
-    // Protecting twice is refused; the file is unchanged.
+    // Protecting twice skips it; the file is unchanged.
     let before = std::fs::read(&plain).unwrap();
-    assert!(text(&run(&home, None, &["protect", p, "--in-place"])).contains("already protected"));
+    let out = run(&home, None, &["protect", p, "--in-place"]);
+    assert!(out.status.success() && text(&out).contains("skipped") && text(&out).contains("already protected"));
     assert_eq!(std::fs::read(&plain).unwrap(), before);
+    // A directory is walked: its other file is protected, the protected one skipped.
+    let share = dir.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    std::fs::copy(&plain, share.join("report.csv")).unwrap();
+    let other = share.join("notes.txt");
+    std::fs::write(&other, "hello").unwrap();
+    let out = run(&home, None, &["protect", share.to_str().unwrap(), "--in-place", "--json"]);
+    let statuses: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap()["status"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(statuses.contains(&"success".to_string()) && statuses.contains(&"skipped".to_string()), "{statuses:?}");
+    assert!(mamori_protect::peek(&other).unwrap().is_some());
+    assert_eq!(std::fs::read(&plain).unwrap(), before);
+    // The mamori home is never protected, even inside a walked directory.
+    let out = run(&home, None, &["protect", home.to_str().unwrap(), "--in-place"]);
+    assert!(out.status.success() && text(&out).contains("part of the mamori home"), "{}", text(&out));
+    assert!(mamori_protect::peek(&home.join("identity.toml")).unwrap().is_none());
     let out = run(&home, None, &["rights", p, "--json"]);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["label"]["name"], "Confidential/All Employees");

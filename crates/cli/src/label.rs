@@ -123,7 +123,9 @@ fn parse_method(s: &str) -> Result<Method, String> {
 }
 
 /// Files under `paths`, skipping mamori's temp files and office lock files.
-fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+/// The files named, directories walked (skipping mamori's temp files and office lock files);
+/// `-` reads paths from standard input.
+pub(crate) fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {

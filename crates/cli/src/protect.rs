@@ -18,6 +18,8 @@ fn client() -> anyhow::Result<Client> {
 
 #[derive(Args)]
 pub struct ProtectArgs {
+    /// Files and directories (walked); `-` reads paths from standard input. Files already
+    /// protected are skipped.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// A label (name, path or GUID): its protection template gives the grants and offline days.
@@ -65,7 +67,8 @@ fn parse_time(s: &str, ahead: bool) -> anyhow::Result<jiff::Timestamp> {
 }
 
 pub fn protect(a: ProtectArgs) -> anyhow::Result<u8> {
-    if a.out.is_some() && a.files.len() > 1 {
+    let files = crate::label::files(&a.files)?;
+    if a.out.is_some() && files.len() > 1 {
         bail!("--out takes one file; give several files without it");
     }
     let labeler = a.labels.load()?;
@@ -86,9 +89,21 @@ pub fn protect(a: ProtectArgs) -> anyhow::Result<u8> {
         request.offline_days = d;
     }
     let client = client()?;
+    // Never the mamori home itself: protecting the key store or identity would lock everything.
+    let home = std::fs::canonicalize(client.home()).ok();
     let mut out = std::io::stdout().lock();
     let mut failed = false;
-    for file in &a.files {
+    for file in &files {
+        let in_home = home.as_ref().is_some_and(|h| std::fs::canonicalize(file).is_ok_and(|f| f.starts_with(h)));
+        if in_home {
+            let why = "part of the mamori home (identity, key store): never protected";
+            if a.json {
+                writeln!(out, "{}", serde_json::json!({"path": file, "status": "skipped", "comment": why}))?;
+            } else {
+                writeln!(out, "skipped {}: {why}", file.display())?;
+            }
+            continue;
+        }
         let target = match (&a.out, a.in_place) {
             (Some(o), _) => o.clone(),
             (None, true) => file.clone(),
@@ -105,10 +120,14 @@ pub fn protect(a: ProtectArgs) -> anyhow::Result<u8> {
                 }
             }
             Err(e) => {
-                failed = true;
+                let skipped = matches!(e.downcast_ref::<Error>(), Some(Error::AlreadyProtected { .. }));
+                failed |= !skipped;
+                let status = if skipped { "skipped" } else { "failed" };
                 if a.json {
-                    let v = serde_json::json!({"path": file, "status": "failed", "comment": format!("{e:#}")});
+                    let v = serde_json::json!({"path": file, "status": status, "comment": format!("{e:#}")});
                     writeln!(out, "{v}")?;
+                } else if skipped {
+                    writeln!(out, "skipped {}: {e:#}", file.display())?;
                 } else {
                     eprintln!("mamori: {}: {e:#}", file.display());
                 }
