@@ -169,26 +169,19 @@ pub fn admin(a: AdminArgs) -> anyhow::Result<u8> {
             let verb = if existing.is_some() { "updated" } else { "added" };
             writeln!(out, "{verb} principal {name}{}", if admin { " (administrator)" } else { "" })?;
         }
-        AdminCommand::Principal(PrincipalCommand::Disable { name } | PrincipalCommand::Enable { name })
-            if store.principal(&name)?.is_none() =>
-        {
-            bail!("{name} is not registered");
-        }
-        AdminCommand::Principal(PrincipalCommand::Disable { name }) => {
-            service.administer(
-                ACTOR,
-                "disable-principal",
-                Change::PrincipalDisabled { name: name.clone(), disabled: true },
-            )?;
-            writeln!(out, "disabled {name}: every request it signs is refused")?;
-        }
-        AdminCommand::Principal(PrincipalCommand::Enable { name }) => {
-            service.administer(
-                ACTOR,
-                "enable-principal",
-                Change::PrincipalDisabled { name: name.clone(), disabled: false },
-            )?;
-            writeln!(out, "enabled {name}")?;
+        AdminCommand::Principal(c @ (PrincipalCommand::Disable { .. } | PrincipalCommand::Enable { .. })) => {
+            let (name, disabled) = match c {
+                PrincipalCommand::Disable { name } => (name, true),
+                PrincipalCommand::Enable { name } => (name, false),
+                _ => unreachable!("matched above"),
+            };
+            if store.principal(&name)?.is_none() {
+                bail!("{name} is not registered");
+            }
+            let action = if disabled { "disable-principal" } else { "enable-principal" };
+            service.administer(ACTOR, action, Change::PrincipalDisabled { name: name.clone(), disabled })?;
+            let what = if disabled { "disabled: every request it signs is refused" } else { "enabled" };
+            writeln!(out, "{name} {what}")?;
         }
         AdminCommand::Principal(PrincipalCommand::List { json }) => {
             for p in store.principals()? {

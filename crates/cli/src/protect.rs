@@ -89,45 +89,36 @@ pub fn protect(a: ProtectArgs) -> anyhow::Result<u8> {
         request.offline_days = d;
     }
     let client = client()?;
-    // Never the mamori home itself: protecting the key store or identity would lock everything.
     let home = std::fs::canonicalize(client.home()).ok();
     let mut out = std::io::stdout().lock();
     let mut failed = false;
     for file in &files {
-        let in_home = home.as_ref().is_some_and(|h| std::fs::canonicalize(file).is_ok_and(|f| f.starts_with(h)));
-        if in_home {
-            let why = "part of the mamori home (identity, key store): never protected";
-            if a.json {
-                writeln!(out, "{}", serde_json::json!({"path": file, "status": "skipped", "comment": why}))?;
-            } else {
-                writeln!(out, "skipped {}: {why}", file.display())?;
-            }
-            continue;
-        }
         let target = match (&a.out, a.in_place) {
             (Some(o), _) => o.clone(),
             (None, true) => file.clone(),
             (None, false) => mamori_protect::protected_name(file),
         };
-        match protect_one(&client, &request, file, &target, a.in_place) {
-            Ok(r) => {
-                if a.json {
-                    let v = serde_json::json!({"path": file, "status": "success", "output": target,
-                        "doc_id": r.doc_id, "label": r.label.as_ref().map(|l| &l.name), "owner": r.owner});
-                    writeln!(out, "{v}")?;
-                } else {
-                    writeln!(out, "protected {} -> {} (document {})", file.display(), target.display(), r.doc_id)?;
-                }
+        match protect_one(&client, &request, file, &target, a.in_place, home.as_deref()) {
+            Ok(Done::Protected(r)) if a.json => {
+                let v = serde_json::json!({"path": file, "status": "success", "output": target,
+                    "doc_id": r.doc_id, "label": r.label.as_ref().map(|l| &l.name), "owner": r.owner});
+                writeln!(out, "{v}")?;
             }
+            Ok(Done::Protected(r)) => {
+                writeln!(out, "protected {} -> {} (document {})", file.display(), target.display(), r.doc_id)?
+            }
+            Ok(Done::Skipped(why)) if a.json => {
+                writeln!(out, "{}", serde_json::json!({"path": file, "status": "skipped", "comment": why}))?
+            }
+            Ok(Done::Skipped(why)) => writeln!(out, "skipped {}: {why}", file.display())?,
             Err(e) => {
-                let skipped = matches!(e.downcast_ref::<Error>(), Some(Error::AlreadyProtected { .. }));
-                failed |= !skipped;
-                let status = if skipped { "skipped" } else { "failed" };
+                failed = true;
                 if a.json {
-                    let v = serde_json::json!({"path": file, "status": status, "comment": format!("{e:#}")});
-                    writeln!(out, "{v}")?;
-                } else if skipped {
-                    writeln!(out, "skipped {}: {e:#}", file.display())?;
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"path": file, "status": "failed", "comment": format!("{e:#}")})
+                    )?;
                 } else {
                     eprintln!("mamori: {}: {e:#}", file.display());
                 }
@@ -137,25 +128,37 @@ pub fn protect(a: ProtectArgs) -> anyhow::Result<u8> {
     Ok(if failed { 2 } else { 0 })
 }
 
+/// What became of one file.
+enum Done {
+    Protected(Rights),
+    Skipped(String),
+}
+
 fn protect_one(
     client: &Client,
     request: &ProtectRequest,
     file: &Path,
     target: &Path,
     in_place: bool,
-) -> anyhow::Result<Rights> {
+    home: Option<&Path>,
+) -> anyhow::Result<Done> {
+    // Never the mamori home itself: protecting the key store or identity would lock everything.
+    if home.is_some_and(|h| std::fs::canonicalize(file).is_ok_and(|f| f.starts_with(h))) {
+        return Ok(Done::Skipped("part of the mamori home (identity, key store): never protected".into()));
+    }
     let mut input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     if !std::fs::metadata(file)?.is_file() {
         bail!("not a regular file");
     }
     if let Some(h) = mamori_protect::peek(file)? {
-        return Err(Error::AlreadyProtected { doc_id: h.rights.doc_id }.into());
+        return Ok(Done::Skipped(Error::AlreadyProtected { doc_id: h.rights.doc_id }.to_string()));
     }
     let mut request = request.clone();
     request.name_hint = file.file_name().map(|n| n.to_string_lossy().into_owned());
-    Ok(mamori_protect::write_atomically(target, in_place, Some(file), |mut out| {
+    let rights = mamori_protect::write_atomically(target, in_place, Some(file), |mut out| {
         mamori_protect::protect(client, &request, &mut input, &mut out)
-    })?)
+    })?;
+    Ok(Done::Protected(rights))
 }
 
 #[derive(Args)]

@@ -77,9 +77,6 @@ pub enum Head {
     Protected,
 }
 
-/// The first bytes of a mamori protected file (the container of `mamori-protect`).
-pub const PROTECTED_MAGIC: &[u8; 8] = b"\x89MAMORI\n";
-
 /// The kinds of item read whole, by their magic numbers; what is inside a zip or a compound
 /// file takes [`detect`] on the whole item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +124,7 @@ impl Container {
 
 /// Classifies an item by its first bytes (64 KiB is plenty).
 pub fn detect_head(head: &[u8]) -> Head {
-    if head.starts_with(PROTECTED_MAGIC) {
+    if head.starts_with(mamori_model::PROTECTED_MAGIC) {
         return Head::Protected;
     }
     if let Some(c) = Container::of(head) {

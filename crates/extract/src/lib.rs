@@ -26,7 +26,7 @@ mod text;
 mod xml;
 
 pub use budget::{Budget, Limits};
-pub use detect::{detect, detect_head, Container, Format, Head, PROTECTED_MAGIC};
+pub use detect::{detect, detect_head, Container, Format, Head};
 pub use sniff::{sniff, Sniffed};
 pub use text::{read_text, TextInfo, TextOptions, Window};
 

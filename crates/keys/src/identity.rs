@@ -1,7 +1,7 @@
 //! A local identity: principal, Ed25519 signing key, age X25519 key; one TOML file, mode 0600,
 //! in a home directory of mode 0700.
 
-use crate::rights::hex;
+use crate::rights::{hex, unhex};
 use crate::Error;
 use age::secrecy::ExposeSecret;
 use ed25519_dalek::SigningKey;
@@ -61,15 +61,10 @@ impl Drop for Stored {
     }
 }
 
+/// A 32-byte secret from hex; the decoded bytes are wiped on every path.
 fn unhex32(s: &str) -> Option<Zeroizing<[u8; 32]>> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    if s.len() != 64 {
-        return None;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
+    let bytes = Zeroizing::new(unhex(s)?);
+    Some(Zeroizing::new(bytes.as_slice().try_into().ok()?))
 }
 
 /// Principal names are what grants and audit rows name: an e-mail address or a service name.

@@ -14,7 +14,6 @@ use base64::Engine;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jiff::Timestamp;
 use std::sync::Arc;
-use zeroize::Zeroizing;
 
 /// The age stanza tag of a file key sealed for the key service.
 pub const STANZA_TAG: &str = "mamori.dev/ks";
@@ -646,10 +645,4 @@ fn action_of(method: &str, segments: &[&str], body: &[u8]) -> &'static str {
         ("POST", ["v1", "audit"]) => "audit",
         _ => "unknown",
     }
-}
-
-/// Keeps the file key's bytes out of reach once used.
-pub fn file_key_bytes(key: &age_core::format::FileKey) -> Zeroizing<[u8; 16]> {
-    use age::secrecy::ExposeSecret;
-    Zeroizing::new(*key.expose_secret())
 }

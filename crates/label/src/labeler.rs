@@ -150,10 +150,7 @@ impl Labeler {
         if let Some(f) = loaded.main(self.site()) {
             let l = &f.label;
             let ours = (l.site_id == self.site()).then(|| self.taxonomy.by_id(&l.id)).flatten();
-            s.is_labeled = true;
-            s.label_id = Some(l.id.clone());
-            s.label_name = ours.map(|t| t.display_name().to_string()).or_else(|| l.name.clone());
-            s.parent_label_name = ours.and_then(|t| self.taxonomy.parent(t)).map(|p| p.display_name().to_string());
+            self.name_status(&mut s, &l.id, ours, l.name.as_deref());
             s.labeling_method = l.method;
             s.label_date = l.set_date.clone();
             s.site_id = Some(l.site_id.clone()).filter(|s| !s.is_empty());
@@ -169,6 +166,14 @@ impl Labeler {
         s
     }
 
+    /// Marks `s` labeled with `id`, named from our taxonomy (`ours`) or else as the file names it.
+    fn name_status(&self, s: &mut Status, id: &str, ours: Option<&Label>, named: Option<&str>) {
+        s.is_labeled = true;
+        s.label_id = Some(id.to_string());
+        s.label_name = ours.map(|t| t.display_name().to_string()).or_else(|| named.map(str::to_string));
+        s.parent_label_name = ours.and_then(|t| self.taxonomy.parent(t)).map(|p| p.display_name().to_string());
+    }
+
     /// The status of a mamori protected file, from what its header says (or why it cannot be read).
     pub fn protected_status(&self, path: &Path, header: Result<Protection, String>) -> Status {
         let mut s = self.status_of_nothing(path);
@@ -178,12 +183,7 @@ impl Labeler {
             Ok(p) => {
                 s.is_protected = true;
                 if let Some(id) = &p.label_id {
-                    let ours = self.taxonomy.by_id(id);
-                    s.is_labeled = true;
-                    s.label_id = Some(id.clone());
-                    s.label_name = ours.map(|t| t.display_name().to_string()).or_else(|| p.label_name.clone());
-                    s.parent_label_name =
-                        ours.and_then(|t| self.taxonomy.parent(t)).map(|p| p.display_name().to_string());
+                    self.name_status(&mut s, id, self.taxonomy.by_id(id), p.label_name.as_deref());
                     s.metadata = Some(Store::MamoriHeader);
                 }
                 s.protection = Some(p);

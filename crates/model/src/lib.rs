@@ -190,6 +190,9 @@ impl ItemStatus {
     }
 }
 
+/// The first bytes of a mamori protected file: the high bit and the LF catch text-mode mangling.
+pub const PROTECTED_MAGIC: &[u8; 8] = b"\x89MAMORI\n";
+
 /// What a mamori protected file's header says, readable without keys: its document id (AIP's
 /// ContentId), owner, key service (issuer) and label.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -5,12 +5,14 @@
 use crate::Error;
 use mamori_keys::api::*;
 use mamori_keys::request::Signed;
-use mamori_keys::rights::{parse_verifying_key, Grant};
+use mamori_keys::rights::Grant;
 use mamori_keys::store::{Change, Principal};
 use mamori_keys::{Identity, KeyService};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// How requests reach a key service.
 pub trait Transport: Send + Sync {
@@ -150,7 +152,12 @@ pub struct Client {
     transport: Box<dyn Transport>,
     identity: Identity,
     home: PathBuf,
+    /// Pinned keys per key service, read from disk once per client, not once per open.
+    pinned: Mutex<HashMap<String, Keys>>,
 }
+
+/// Key service signing keys: (kid, key).
+pub type Keys = Vec<(String, ed25519_dalek::VerifyingKey)>;
 
 /// The key service this machine uses: `MAMORI_KEY_SERVICE`, else `key_service` in
 /// `<home>/config.toml`, else none (embedded).
@@ -180,11 +187,11 @@ impl Client {
             Some(url) => Box::new(Http::new(&url)),
             None => Box::new(Embedded::open(home, &identity)?),
         };
-        Ok(Client { transport, identity, home: home.to_path_buf() })
+        Ok(Client::new(transport, identity, home))
     }
 
     pub fn new(transport: Box<dyn Transport>, identity: Identity, home: &Path) -> Client {
-        Client { transport, identity, home: home.to_path_buf() }
+        Client { transport, identity, home: home.to_path_buf(), pinned: Mutex::new(HashMap::new()) }
     }
 
     pub fn identity(&self) -> &Identity {
@@ -257,10 +264,22 @@ impl Client {
         )
     }
 
-    /// The signing keys of key service `ks_id` this machine trusts: pinned at first contact
-    /// (as ssh pins host keys), refreshed from the configured service when it is that service.
-    pub fn trusted_keys(&self, ks_id: &str, kid: &str) -> Result<Vec<(String, ed25519_dalek::VerifyingKey)>, Error> {
-        let pinned = crate::trust::load(&self.home, ks_id)?;
+    /// The keys of key service `ks_id` pinned on this machine (no network).
+    pub fn pinned_keys(&self, ks_id: &str) -> Result<Keys, Error> {
+        let mut cache = self.pinned.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(keys) = cache.get(ks_id) {
+            return Ok(keys.clone());
+        }
+        let keys = crate::trust::load(&self.home, ks_id)?;
+        cache.insert(ks_id.to_string(), keys.clone());
+        Ok(keys)
+    }
+
+    /// The signing keys of key service `ks_id` this machine trusts, including `kid`: pinned at
+    /// first contact (as ssh pins host keys), refreshed from the configured service when it is
+    /// that service.
+    pub fn trusted_keys(&self, ks_id: &str, kid: &str) -> Result<Keys, Error> {
+        let pinned = self.pinned_keys(ks_id)?;
         if pinned.iter().any(|(k, _)| k == kid) {
             return Ok(pinned);
         }
@@ -269,10 +288,8 @@ impl Client {
             return Err(Error::OtherKeyService { file_ks: ks_id.to_string(), ours: info.ks_id, via: self.describe() });
         }
         crate::trust::pin(&self.home, &info)?;
-        info.signing_keys
-            .iter()
-            .map(|k| Ok((k.kid.clone(), parse_verifying_key(&k.public_key).map_err(Error::Keys)?)))
-            .collect()
+        self.pinned.lock().unwrap_or_else(|p| p.into_inner()).remove(ks_id);
+        self.pinned_keys(ks_id)
     }
 }
 

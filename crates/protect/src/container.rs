@@ -15,7 +15,7 @@ use mamori_keys::rights::{self, Envelope, Rights};
 use std::io::{Read, Write};
 use std::path::Path;
 
-pub const MAGIC: &[u8; 8] = b"\x89MAMORI\n";
+pub use mamori_model::PROTECTED_MAGIC as MAGIC;
 pub const VERSION: u16 = 1;
 const MAX_HEADER: u32 = 1 << 20;
 

@@ -130,13 +130,13 @@ pub fn protect(
 ) -> Result<Rights, Error> {
     let answer = client.protect(request)?;
     let header_bytes = answer.rights_header.as_bytes();
-    let header = container::read_header(&mut header_of(header_bytes).as_slice())?;
-    let rights = header.verify(&client.trusted_keys(&header.rights.ks_id, &header.envelope.kid)?)?;
+    let (header, rights) = verified_header(client, &mut header_of(header_bytes).as_slice())?;
+    let decoded = Zeroizing::new(B64.decode(&answer.doc_kek).unwrap_or_default());
     let kek: Key = Zeroizing::new(
-        B64.decode(&answer.doc_kek)
-            .ok()
-            .and_then(|k| <[u8; 32]>::try_from(k).ok())
-            .ok_or_else(|| Error::Corrupt("the key service gave no 32-byte document key".into()))?,
+        decoded
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Corrupt("the key service gave no 32-byte document key".into()))?,
     );
     let recipient = KsRecipient {
         doc_id: rights.doc_id.clone(),
@@ -207,7 +207,7 @@ fn open_payload(
     let offline = RefCell::new(false);
     let fetch = |body: &[u8]| -> Result<FileKey, Error> {
         if purpose == Purpose::View {
-            if let Some((key, rights)) = license::use_cached(client, &header.rights.doc_id, &rights_sha256)? {
+            if let Some((key, rights)) = license::use_cached(client, &header.rights, &rights_sha256)? {
                 *granted.borrow_mut() = rights;
                 *offline.borrow_mut() = true;
                 return Ok(key);

@@ -5,7 +5,7 @@
 use crate::{stanza_of, Client, Error};
 use age_core::format::FileKey;
 use mamori_keys::api::License;
-use mamori_keys::rights::{self, Envelope, Right};
+use mamori_keys::rights::{self, Envelope, Right, Rights};
 use std::path::PathBuf;
 
 fn path(client: &Client, doc_id: &str) -> Option<PathBuf> {
@@ -26,13 +26,15 @@ pub(crate) fn store(client: &Client, doc_id: &str, license: &str) -> Result<(), 
 /// rights. A license that no longer verifies or has expired is deleted.
 pub(crate) fn use_cached(
     client: &Client,
-    doc_id: &str,
+    rights: &Rights,
     rights_sha256: &str,
 ) -> Result<Option<(FileKey, Vec<Right>)>, Error> {
+    let doc_id = rights.doc_id.as_str();
     let Some(p) = path(client, doc_id) else { return Ok(None) };
     let Ok(bytes) = std::fs::read(&p) else { return Ok(None) };
     let Ok(env) = Envelope::parse(&bytes) else { return Ok(None) };
-    let keys = crate::trust::load(client.home(), ks_of(&env.kid))?;
+    // Signed by the key service that issued the document, with a key pinned here.
+    let keys = client.pinned_keys(&rights.ks_id)?;
     let Ok(body) = env.verify(rights::LICENSE, |kid| keys.iter().find(|(k, _)| k == kid).map(|(_, v)| *v)) else {
         let _ = std::fs::remove_file(&p);
         return Ok(None);
@@ -53,9 +55,4 @@ pub(crate) fn use_cached(
         Some(Ok(key)) => Ok(Some((key, l.rights))),
         _ => Ok(None),
     }
-}
-
-/// Key ids are `<ks_id>-k<n>`.
-fn ks_of(kid: &str) -> &str {
-    kid.rsplit_once("-k").map(|(ks, _)| ks).unwrap_or(kid)
 }
