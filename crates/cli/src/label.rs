@@ -294,7 +294,7 @@ pub fn label(c: LabelCommand) -> anyhow::Result<u8> {
             let target = labeler.taxonomy.applicable(&label)?.clone();
             let opts = write_options(&write, justification, false);
             let files = files(&paths)?;
-            let reporter = Reporter::new(write.json, files.len());
+            let reporter = Reporter::new(write.json, Some(files.len()));
             pool(write.threads)?
                 .install(|| files.par_iter().for_each(|f| reporter.emit(labeler.set(f, &target, method, &opts))));
             reporter.finish()
@@ -303,7 +303,7 @@ pub fn label(c: LabelCommand) -> anyhow::Result<u8> {
             let labeler = write.labels.load()?;
             let opts = write_options(&write, justification, false);
             let files = files(&paths)?;
-            let reporter = Reporter::new(write.json, files.len());
+            let reporter = Reporter::new(write.json, Some(files.len()));
             pool(write.threads)?.install(|| files.par_iter().for_each(|f| reporter.emit(labeler.remove(f, &opts))));
             reporter.finish()
         }
@@ -323,7 +323,7 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<u8> {
     let files = files(&a.paths)?;
     let opts = write_options(&a.write, None, a.what_if);
     let how = ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic };
-    let reporter = Reporter::new(a.write.json, files.len());
+    let reporter = Reporter::new(a.write.json, Some(files.len()));
     pool(a.write.threads)?
         .install(|| files.par_iter().for_each(|f| reporter.emit(classify_one(&scanner, &labeler, f, &opts, &how))));
     reporter.finish()
@@ -351,7 +351,7 @@ fn classify_one(
 
 /// Prints each file's result as it completes (`STATUS path: comment`, or JSON Lines), with a
 /// progress line on a terminal; the exit code is 2 if any file failed.
-struct Reporter {
+pub(crate) struct Reporter {
     json: bool,
     state: Mutex<ReportState>,
     progress: Option<ProgressBar>,
@@ -364,8 +364,9 @@ struct ReportState {
 }
 
 impl Reporter {
-    fn new(json: bool, total: usize) -> Reporter {
-        let progress = std::io::stderr().is_terminal().then(|| {
+    /// `total`: the number of files, for a progress bar on a terminal.
+    pub(crate) fn new(json: bool, total: Option<usize>) -> Reporter {
+        let progress = total.filter(|_| std::io::stderr().is_terminal()).map(|total| {
             let pb = ProgressBar::new(total as u64);
             pb.set_style(
                 ProgressStyle::with_template("{bar:30} {pos}/{len} files, {per_sec}, eta {eta} {msg}")
@@ -377,7 +378,7 @@ impl Reporter {
         Reporter { json, state: Mutex::new(ReportState { out, counts: [0; 3], failed_to_write: None }), progress }
     }
 
-    fn emit(&self, o: Outcome) {
+    pub(crate) fn emit(&self, o: Outcome) {
         let line = if self.json {
             serde_json::to_string(&o).expect("outcomes serialize")
         } else {
@@ -399,7 +400,7 @@ impl Reporter {
         }
     }
 
-    fn finish(self) -> anyhow::Result<u8> {
+    pub(crate) fn finish(self) -> anyhow::Result<u8> {
         if let Some(pb) = &self.progress {
             pb.finish_and_clear();
         }

@@ -7,6 +7,7 @@
 mod admin;
 mod eval;
 mod id;
+mod inventory;
 mod label;
 mod protect;
 mod scan;
@@ -67,6 +68,10 @@ enum Command {
     Track(protect::TrackArgs),
     /// The key service's access log (administrators), as a table or JSON Lines.
     Audit(protect::AuditArgs),
+    /// Query the inventory kept by `mamori scan --index`, e.g. `type:jp-my-number AND label:Public`.
+    Search(inventory::SearchArgs),
+    /// Report the inventory: csv (AIP DetailedReport columns), json, or an html dashboard.
+    Report(inventory::ReportArgs),
     /// Run the key service over HTTP.
     Serve(admin::ServeArgs),
     /// Manage the key service's principals and groups (direct access to its store).
@@ -93,6 +98,8 @@ fn main() -> ExitCode {
         Command::Shred(a) => protect::shred(a),
         Command::Track(a) => protect::track(a),
         Command::Audit(a) => protect::audit(a),
+        Command::Search(a) => inventory::search(a),
+        Command::Report(a) => inventory::report(a),
         Command::Serve(a) => admin::serve(a),
         Command::Admin(a) => admin::admin(a),
     };

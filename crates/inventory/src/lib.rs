@@ -49,6 +49,9 @@ pub struct Record {
     pub size: Option<u64>,
     /// Modification time of the file, in nanoseconds since the Unix epoch.
     pub modified: Option<i64>,
+    /// Status change time of the file (nanoseconds), where the system has one.
+    #[serde(default)]
+    pub changed: Option<i64>,
     /// BLAKE3 of the content, when the scan read all of it.
     pub hash: Option<String>,
     pub format: String,
@@ -75,6 +78,8 @@ pub struct Record {
     /// Whether the label the taxonomy gives as `recommended` carries protection.
     #[serde(default)]
     pub recommended_protects: bool,
+    /// The label applying the policy gave the file (`--enforce`) or would give it.
+    pub applied: Option<String>,
     /// What the scan did (`--enforce`) or would do, in the words of `mamori label set`.
     pub action: Option<String>,
     /// The conditions that chose the recommended label.
@@ -185,19 +190,6 @@ pub struct Inventory {
     fields: Fields,
 }
 
-/// The state of one file as the last scan left it, for deciding what a rescan may skip.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub size: Option<u64>,
-    pub modified: Option<i64>,
-    pub hash: Option<String>,
-    pub catalog: String,
-    pub policy: String,
-    pub engine: String,
-    /// The file's own record (not those of its members).
-    pub record: Record,
-}
-
 impl Inventory {
     /// Opens the inventory at `dir`, creating it (and `dir`) if needed.
     pub fn open(dir: &Path) -> Result<Inventory, Error> {
@@ -249,23 +241,18 @@ impl Inventory {
         Ok(Writer { inventory: self, writer })
     }
 
-    /// Every file in the inventory (not members), by path.
-    pub fn files(&self) -> Result<HashMap<String, Seen>, Error> {
+    /// The records of files (not members) by path: what an incremental scan compares with.
+    pub fn files(&self) -> Result<HashMap<String, Record>, Error> {
         let query = self.query_of(&query::Expr::Term { field: "nested".into(), value: "false".into() })?;
-        let mut out = HashMap::new();
-        for r in self.search(&*query)? {
-            let seen = Seen {
-                size: r.size,
-                modified: r.modified,
-                hash: r.hash.clone(),
-                catalog: r.catalog.clone(),
-                policy: r.policy.clone(),
-                engine: r.engine.clone(),
-                record: r,
-            };
-            out.insert(seen.record.file.clone(), seen);
-        }
-        Ok(out)
+        Ok(self.search(&*query)?.into_iter().map(|r| (r.file.clone(), r)).collect())
+    }
+
+    /// The records of one file and its members.
+    pub fn records_of(&self, file: &str) -> Result<Vec<Record>, Error> {
+        self.search(&tantivy::query::TermQuery::new(
+            Term::from_field_text(self.fields.file, file),
+            tantivy::schema::IndexRecordOption::Basic,
+        ))
     }
 
     /// Every record, in path order.

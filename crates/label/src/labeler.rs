@@ -138,14 +138,36 @@ impl Labeler {
     }
 
     pub fn status(&self, path: &Path) -> Status {
-        let mut s = self.status_of_nothing(path);
-        let loaded = match load(path) {
-            Ok(l) => l,
-            Err(e) => {
-                s.error = Some(e.to_string());
-                return s;
+        match load(path) {
+            Ok(loaded) => self.status_of(path, &loaded),
+            Err(e) => Status { error: Some(e.to_string()), ..self.status_of_nothing(path) },
+        }
+    }
+
+    /// A file's status and what `classify` would do to it (a what-if), from one read of it.
+    pub fn assess(&self, path: &Path, findings: &[Finding], how: &ClassifyOptions) -> (Status, Outcome) {
+        match load(path) {
+            Ok(loaded) => {
+                let opts = WriteOptions { what_if: true, ..WriteOptions::default() };
+                (self.status_of(path, &loaded), self.classify_loaded(path, &loaded, findings, &opts, how))
             }
-        };
+            Err(e) => (
+                Status { error: Some(e.to_string()), ..self.status_of_nothing(path) },
+                self.outcome(path, OutcomeStatus::Failed, e.to_string(), None),
+            ),
+        }
+    }
+
+    /// The label the policy's rules give `findings` (the higher of automatic and recommended),
+    /// with the reasons; `None` when no rule holds.
+    pub fn verdict(&self, findings: &[Finding]) -> Option<(&Label, Vec<Reason>)> {
+        let d = self.policy.decide(&self.taxonomy, findings);
+        let v = d.recommended.or(d.automatic)?;
+        Some((self.taxonomy.by_id(&v.label_id)?, v.reasons))
+    }
+
+    fn status_of(&self, path: &Path, loaded: &Loaded) -> Status {
+        let mut s = self.status_of_nothing(path);
         s.format = Some(loaded.format.to_string());
         if let Some(f) = loaded.main(self.site()) {
             let l = &f.label;
@@ -303,10 +325,20 @@ impl Labeler {
     /// `mamori classify`: decides from `findings` and applies. Never lowers a label, and never
     /// replaces a label a person chose (method Privileged) — it reports the suggestion instead.
     pub fn classify(&self, path: &Path, findings: &[Finding], opts: &WriteOptions, how: &ClassifyOptions) -> Outcome {
-        let loaded = match load(path) {
-            Ok(l) => l,
-            Err(e) => return self.outcome(path, OutcomeStatus::Failed, e.to_string(), None),
-        };
+        match load(path) {
+            Ok(loaded) => self.classify_loaded(path, &loaded, findings, opts, how),
+            Err(e) => self.outcome(path, OutcomeStatus::Failed, e.to_string(), None),
+        }
+    }
+
+    fn classify_loaded(
+        &self,
+        path: &Path,
+        loaded: &Loaded,
+        findings: &[Finding],
+        opts: &WriteOptions,
+        how: &ClassifyOptions,
+    ) -> Outcome {
         let decision = self.policy.decide(&self.taxonomy, findings);
         let recommended = decision.recommended.as_ref();
         let target = match (&decision.automatic, recommended) {
@@ -322,7 +354,7 @@ impl Labeler {
                 let why = format!(": {}", t.reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
                 let manual = current.is_some_and(|c| c.label.method == Some(Method::Privileged));
                 if current.is_none() || (!manual && rank(Some(label)) > rank(current_label)) {
-                    let mut o = self.apply(path, &loaded, label, Method::Standard, opts, &why);
+                    let mut o = self.apply(path, loaded, label, Method::Standard, opts, &why);
                     o.reasons = t.reasons.clone();
                     o
                 } else {
@@ -336,7 +368,7 @@ impl Labeler {
                 }
             }
             (None, None) => match self.policy.default_label.as_deref().and_then(|d| self.taxonomy.by_id(d)) {
-                Some(d) => self.apply(path, &loaded, d, Method::Standard, opts, " (default label)"),
+                Some(d) => self.apply(path, loaded, d, Method::Standard, opts, " (default label)"),
                 None => self.outcome(path, OutcomeStatus::Skipped, "No label to apply", None),
             },
             (None, Some(_)) => self.outcome(path, OutcomeStatus::Skipped, "No label to apply", current_label),

@@ -207,6 +207,22 @@ pub struct Protection {
     pub label_name: Option<String>,
 }
 
+/// What the label policy makes of a file: its label now, the label its content calls for,
+/// and what applying the policy did or would do (in the words of `mamori label set`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    pub label: Option<String>,
+    pub label_id: Option<String>,
+    /// `Privileged` (a person chose it) or `Standard` (applied automatically).
+    pub labeling_method: Option<String>,
+    pub recommended_label: Option<String>,
+    /// The label applying the policy gave the file (or, in a what-if, would give it).
+    pub applied_label: Option<String>,
+    /// `success`, `skipped` or `failed`; a what-if success says what would be done.
+    pub outcome: String,
+    pub comment: String,
+}
+
 /// The result of scanning one item: a file, or a member of a container (`a.zip!b.txt`).
 #[derive(Clone, Debug)]
 pub struct ItemReport {
@@ -226,6 +242,8 @@ pub struct ItemReport {
     pub nested: bool,
     /// Set for a mamori protected file: its content is encrypted and was not scanned.
     pub protection: Option<Protection>,
+    /// Set on a file's own report when a scan applied (or weighed) the label policy.
+    pub classification: Option<Classification>,
     pub findings: Vec<Finding>,
 }
 
@@ -241,6 +259,7 @@ impl ItemReport {
             note: None,
             nested: false,
             protection: None,
+            classification: None,
             findings: Vec::new(),
         }
     }
@@ -280,6 +299,9 @@ impl Serialize for ItemView<'_> {
         }
         if let Some(p) = &it.protection {
             st.serialize_field("protection", p)?;
+        }
+        if let Some(c) = &it.classification {
+            st.serialize_field("classification", c)?;
         }
         let findings: Vec<FindingView> = it.findings.iter().map(|f| FindingView { f, reveal: self.reveal }).collect();
         st.serialize_field("findings", &findings)?;

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod eval;
+pub mod inventory;
 
 use mamori_model::{Confidence, ItemReport, ItemStatus, ItemView};
 use serde::Serialize;
@@ -45,6 +46,12 @@ pub struct Summary {
     pub items_with_findings: u64,
     pub skipped_reasons: BTreeMap<String, u64>,
     pub error_reasons: BTreeMap<String, u64>,
+    /// Files an incremental scan found unchanged since the last one (not scanned again), and
+    /// how many of them hold sensitive content by the inventory.
+    pub unchanged: u64,
+    pub unchanged_with_findings: u64,
+    /// Files the inventory forgot because they were deleted.
+    pub removed: u64,
     /// Per type: items and matches.
     pub findings: BTreeMap<String, TypeCount>,
     pub elapsed_seconds: f64,
@@ -94,7 +101,7 @@ impl Summary {
     pub fn exit_code(&self) -> i32 {
         if self.errors > 0 {
             2
-        } else if self.items_with_findings > 0 {
+        } else if self.items_with_findings + self.unchanged_with_findings > 0 {
             1
         } else {
             0
@@ -111,6 +118,13 @@ impl Summary {
             self.items, self.scanned, mb, self.skipped, self.errors, self.items_with_findings, self.elapsed_seconds,
             self.items as f64 / secs, mb / secs
         )?;
+        if self.unchanged + self.removed > 0 {
+            writeln!(
+                w,
+                "  {} files unchanged since the last scan (skipped; {} of them with sensitive content); {} deleted files removed from the inventory",
+                self.unchanged, self.unchanged_with_findings, self.removed
+            )?;
+        }
         for (t, c) in &self.findings {
             writeln!(
                 w,
@@ -239,6 +253,13 @@ impl<W: Write> Printer<W> {
         }
         if item.status != ItemStatus::Ok {
             writeln!(self.out, "  {}: {}", item.status.as_str(), item.error.as_deref().unwrap_or(""))?;
+        }
+        if let Some(c) = &item.classification {
+            let label = c.label.as_deref().unwrap_or("none");
+            match c.outcome.as_str() {
+                "success" => writeln!(self.out, "  label {label}; {}", c.comment)?,
+                o => writeln!(self.out, "  label {label}; {o}: {}", c.comment)?,
+            }
         }
         Ok(())
     }

@@ -99,6 +99,18 @@ impl Scanner {
     /// Walks `roots` and scans every regular file, calling `on_item` (from worker threads) as
     /// each report is ready. A root that is a file is scanned as given.
     pub fn scan_paths(&self, roots: &[PathBuf], on_item: impl Fn(ItemReport) + Sync + Send) -> Result<(), Error> {
+        self.scan_tree(roots, |_| false, |f| f.items.into_iter().for_each(&on_item))
+    }
+
+    /// Walks `roots` and scans every regular file that `skip` does not turn away (an
+    /// incremental scan's check against what it saw last time), calling `on_file` from worker
+    /// threads with each file's reports together; `on_skipped` gets the files turned away.
+    pub fn scan_tree(
+        &self,
+        roots: &[PathBuf],
+        skip: impl Fn(&Path) -> bool + Sync + Send,
+        on_file: impl Fn(FileScan) + Sync + Send,
+    ) -> Result<(), Error> {
         let threads = if self.opts.threads == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         } else {
@@ -110,14 +122,30 @@ impl Scanner {
             .map_err(|e| Error::Threads { threads, message: e.to_string() })?;
         pool.install(|| {
             self.walk(roots).par_bridge().for_each(|entry| match entry {
-                Walked::File(path) => self.scan_file(&path, &on_item),
-                Walked::Report(r) => on_item(*r),
+                Walked::File(path, root) => {
+                    if skip(&path) {
+                        return;
+                    }
+                    let items = std::cell::RefCell::new(Vec::new());
+                    let file = self.scan_file(&path, &|item| items.borrow_mut().push(item));
+                    on_file(FileScan { path, root: root.clone(), regular: true, file, items: items.into_inner() })
+                }
+                Walked::Report(r, root) => {
+                    let path = PathBuf::from(&r.path);
+                    on_file(FileScan {
+                        path,
+                        root: root.clone(),
+                        regular: false,
+                        file: Scanned::default(),
+                        items: vec![*r],
+                    })
+                }
             })
         });
         Ok(())
     }
 
-    fn walk<'a>(&'a self, roots: &'a [PathBuf]) -> impl Iterator<Item = Walked> + Send + 'a {
+    fn walk<'a>(&'a self, roots: &'a [PathBuf]) -> impl Iterator<Item = Walked<'a>> + Send + 'a {
         roots.iter().flat_map(move |root| {
             walkdir::WalkDir::new(root)
                 .follow_links(false)
@@ -129,7 +157,7 @@ impl Scanner {
                         let path =
                             err.path().map(|p| p.display().to_string()).unwrap_or_else(|| root.display().to_string());
                         let reason = err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string());
-                        Some(Walked::Report(Box::new(ItemReport::new(path).failed(ItemStatus::Error, reason))))
+                        Some(Walked::Report(Box::new(ItemReport::new(path).failed(ItemStatus::Error, reason)), root))
                     }
                     Ok(e) => {
                         let ft = e.file_type();
@@ -143,37 +171,53 @@ impl Scanner {
                         }
                         let display = e.path().display().to_string();
                         if ft.is_symlink() {
-                            return Some(Walked::Report(Box::new(
-                                ItemReport::new(display).failed(ItemStatus::Skipped, "symbolic link (not followed)"),
-                            )));
+                            return Some(Walked::Report(
+                                Box::new(
+                                    ItemReport::new(display)
+                                        .failed(ItemStatus::Skipped, "symbolic link (not followed)"),
+                                ),
+                                root,
+                            ));
                         }
                         if !ft.is_file() {
-                            return Some(Walked::Report(Box::new(
-                                ItemReport::new(display).failed(ItemStatus::Skipped, "not a regular file"),
-                            )));
+                            return Some(Walked::Report(
+                                Box::new(ItemReport::new(display).failed(ItemStatus::Skipped, "not a regular file")),
+                                root,
+                            ));
                         }
-                        Some(Walked::File(e.into_path()))
+                        Some(Walked::File(e.into_path(), root))
                     }
                 })
         })
     }
 
     /// Scans one file; `on_item` gets its report and one per nested item (archive members,
-    /// attachments, embedded objects), children first.
-    pub fn scan_file(&self, path: &Path, on_item: &dyn Fn(ItemReport)) {
+    /// attachments, embedded objects), children first. Returns what the file was when opened
+    /// (size, mtime) and, when the scan read all of it, the hash of its content.
+    pub fn scan_file(&self, path: &Path, on_item: &dyn Fn(ItemReport)) -> Scanned {
         let name = path.display().to_string();
         let file = match File::open(path) {
             Ok(f) => f,
-            Err(e) => return on_item(ItemReport::new(name).failed(ItemStatus::Error, e.to_string())),
+            Err(e) => {
+                on_item(ItemReport::new(name).failed(ItemStatus::Error, e.to_string()));
+                return Scanned::default();
+            }
         };
-        let size = file.metadata().ok().map(|m| m.len());
+        // taken before the first read: a change during the scan shows at the next one
+        let meta = file.metadata().ok();
+        let size = meta.as_ref().map(|m| m.len());
+        let mut scanned = meta.map(Scanned::of).unwrap_or_default();
         // an oversized file is skipped before a byte of it is read
         if let Err(e) = size.map_or(Ok(()), |s| self.opts.text.check_size(s)) {
             let mut r = failed(ItemReport::new(name), e);
             r.size = size;
-            return on_item(r);
+            on_item(r);
+            return scanned;
         }
-        self.scan_reader(&name, file, size, on_item)
+        let mut reader = HashingReader { inner: file, hasher: blake3::Hasher::new(), eof: false };
+        self.scan_reader(&name, &mut reader, size, on_item);
+        scanned.hash = reader.eof.then(|| reader.hasher.finalize().to_hex().to_string());
+        scanned
     }
 
     /// Scans any reader as one item named `name` (stdin, a test buffer). Plain text streams
@@ -367,7 +411,71 @@ fn failed(mut report: ItemReport, e: mamori_extract::Error) -> ItemReport {
     }
 }
 
-enum Walked {
-    File(PathBuf),
-    Report(Box<ItemReport>),
+enum Walked<'a> {
+    File(PathBuf, &'a PathBuf),
+    Report(Box<ItemReport>, &'a PathBuf),
+}
+
+/// One walked file's reports: its members' first, its own last.
+#[derive(Debug)]
+pub struct FileScan {
+    pub path: PathBuf,
+    /// The root it was found under.
+    pub root: PathBuf,
+    /// False for what the walk reports without opening (a symbolic link, an unreadable folder).
+    pub regular: bool,
+    pub file: Scanned,
+    pub items: Vec<ItemReport>,
+}
+
+/// What a file was when the scan opened it.
+#[derive(Clone, Debug, Default)]
+pub struct Scanned {
+    pub size: Option<u64>,
+    /// Modification time, in nanoseconds since the Unix epoch.
+    pub modified: Option<i64>,
+    /// Status change time (nanoseconds): it moves with a label written to an extended
+    /// attribute, or a rewrite that kept the mtime, and cannot be set back.
+    pub changed: Option<i64>,
+    /// BLAKE3 of the content (hex), when the scan read to the end.
+    pub hash: Option<String>,
+}
+
+impl Scanned {
+    /// Size and times from a file's metadata (no hash).
+    pub fn of(m: std::fs::Metadata) -> Scanned {
+        let nanos =
+            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            Some(m.ctime() * 1_000_000_000 + m.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let changed = None;
+        Scanned { size: Some(m.len()), modified: m.modified().ok().map(nanos), changed, hash: None }
+    }
+}
+
+/// The content hash of a file, read whole (for `--rehash`).
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(File::open(path)?)?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// Hashes what passes through, and notes whether the end was reached.
+struct HashingReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+    eof: bool,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.eof |= n == 0 && !buf.is_empty();
+        Ok(n)
+    }
 }
