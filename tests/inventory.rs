@@ -125,8 +125,14 @@ fn rescans_skip_what_did_not_change() {
     let policy = fs::read_to_string(repo("labels/policy.toml")).unwrap();
     fs::write(labels.join("policy.toml"), policy.replace("default_label = \"Internal\"", "default_label = \"Public\""))
         .unwrap();
+    // a policy change decides labels again from the inventory, without reading content
+    let default_public = "action:\"*would be labeled public (default label)\"";
+    assert_eq!(search(home.path(), dir, default_public), Vec::<String>::new());
     let (repoliced, s) = scan(home.path(), dir, &["--only", "jp-my-number,email-address", "--labels", "labels"]);
-    assert_eq!((repoliced.len() as u64, s["unchanged"].as_u64()), (files - 1, Some(0)));
+    assert_eq!(repoliced, failed);
+    assert_eq!(s["unchanged"].as_u64().unwrap(), files - 1 - failed.len() as u64);
+    let public = search(home.path(), dir, default_public);
+    assert!(public.len() > 3, "{public:?}");
     let (reset, s) = scan(home.path(), dir, &["--reset"]);
     assert_eq!((reset.len() as u64, s["unchanged"].as_u64()), (files - 1, Some(0)));
 }
@@ -161,7 +167,7 @@ fn a_scan_reports_what_the_policy_would_do_and_enforce_does_it() {
     assert_eq!(fs::read(&xlsx).unwrap(), before);
 
     // enforcement: the per-file lines of `label set`, and the inventory keeps what was written
-    let o = mamori(home.path(), dir, &["scan", "--enforce", "--index", "share"]);
+    let o = mamori(home.path(), dir, &["scan", "--enforce", "--no-protect", "--index", "share"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("success  share/payroll.xlsx: labeled Confidential/Restricted"), "{out}");
@@ -174,6 +180,22 @@ fn a_scan_reports_what_the_policy_would_do_and_enforce_does_it() {
     let (rescanned, s) = scan(home.path(), dir, &[]);
     assert!(rescanned.is_empty(), "{rescanned:?}");
     assert_eq!(s["unchanged"], 3);
+
+    // where the label's template protects, enforcement encrypts the file in place
+    fs::copy(repo("corpus/share/hr/roster-sjis.csv"), dir.join("share/roster.csv")).unwrap();
+    let o = mamori(home.path(), dir, &["scan", "--enforce", "--index", "share/roster.csv"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("failed   share/roster.csv: labeled Confidential/Restricted") && out.contains("mamori id init"),
+        "{out}"
+    );
+    assert!(mamori(home.path(), dir, &["id", "init", "--name", "alice@example.com"]).status.success());
+    let o = mamori(home.path(), dir, &["scan", "--enforce", "--index", "share/roster.csv"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("; protected (document "), "{out}");
+    let status = &json_lines(&mamori(home.path(), dir, &["status", "--json", "share/roster.csv"]))[0];
+    assert_eq!((status["is_protected"].as_bool(), status["label_name"].as_str()), (Some(true), Some("Restricted")));
+    assert_eq!(search(home.path(), dir, "protected:true label:Confidential").len(), 1);
 }
 
 /// Chromium and LibreOffice are here; otherwise fails under CI and skips (loudly) elsewhere.

@@ -72,18 +72,9 @@ pub fn protect(a: ProtectArgs) -> anyhow::Result<u8> {
         bail!("--out takes one file; give several files without it");
     }
     let labeler = a.labels.load()?;
-    let mut request = ProtectRequest::default();
-    let mut template = Vec::new();
-    if let Some(l) = &a.label {
-        let label = labeler.taxonomy.applicable(l)?;
-        request.label = Some(LabelRef { id: label.id.clone(), name: labeler.taxonomy.path(label) });
-        if let Some(p) = &label.protection {
-            template = p.grants.iter().map(|g| (g.principal.clone(), g.rights.clone())).collect();
-            request.offline_days = p.offline_days;
-        }
-    }
     let extra = a.grants.iter().map(|g| Grant::parse(g)).collect::<Result<Vec<_>, _>>()?;
-    request.grants = mamori_protect::client::grants_of(&template, &extra)?;
+    let label = a.label.as_deref().map(|l| labeler.taxonomy.applicable(l)).transpose()?;
+    let mut request = label_request(&labeler, label, &extra)?;
     request.not_after = a.expires.as_deref().map(|s| parse_time(s, true)).transpose().context("--expires")?;
     if let Some(d) = a.offline_days {
         request.offline_days = d;
@@ -126,6 +117,45 @@ pub fn protect(a: ProtectArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(if failed { 2 } else { 0 })
+}
+
+/// The request to protect with `label`'s template (grants, offline days) plus `extra` grants.
+fn label_request(
+    labeler: &mamori_label::Labeler,
+    label: Option<&mamori_label::Label>,
+    extra: &[Grant],
+) -> anyhow::Result<ProtectRequest> {
+    let mut request = ProtectRequest::default();
+    let mut template = Vec::new();
+    if let Some(label) = label {
+        request.label = Some(LabelRef { id: label.id.clone(), name: labeler.taxonomy.path(label) });
+        if let Some(p) = &label.protection {
+            template = p.grants.iter().map(|g| (g.principal.clone(), g.rights.clone())).collect();
+            request.offline_days = p.offline_days;
+        }
+    }
+    request.grants = mamori_protect::client::grants_of(&template, extra)?;
+    Ok(request)
+}
+
+/// Protects `file` in place with `label`'s template (`scan --enforce`); the document id.
+pub(crate) fn protect_with_label(
+    client: &Client,
+    labeler: &mamori_label::Labeler,
+    label: &mamori_label::Label,
+    file: &Path,
+) -> anyhow::Result<String> {
+    let request = label_request(labeler, Some(label), &[])?;
+    let home = std::fs::canonicalize(client.home()).ok();
+    match protect_one(client, &request, file, file, true, home.as_deref())? {
+        Done::Protected(r) => Ok(r.doc_id),
+        Done::Skipped(why) => bail!(why),
+    }
+}
+
+/// The client of the configured key service, for `scan --enforce`.
+pub(crate) fn enforce_client() -> anyhow::Result<Client> {
+    client().context("protecting needs an identity (`mamori id init`) and a key service")
 }
 
 /// What became of one file.

@@ -12,6 +12,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod policy;
+use policy::{fingerprint, Policy, Redo};
+
 #[derive(Args)]
 pub struct ScanArgs {
     /// Files and directories to scan; `-` reads standard input.
@@ -87,6 +90,10 @@ pub struct ScanArgs {
     /// With --enforce: keep each labeled file's modification time.
     #[arg(long, requires = "enforce")]
     preserve_file_details: bool,
+    /// With --enforce: label only, never protect (by default a label whose template protects
+    /// also encrypts the file in place, as `mamori protect --label --in-place`).
+    #[arg(long, requires = "enforce")]
+    no_protect: bool,
     #[command(flatten)]
     labels: crate::label::LabelsDir,
 }
@@ -129,7 +136,10 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         Some(inv) => inv.files()?,
         None => Default::default(),
     };
-    let mut writer = inventory.as_ref().map(|i| i.writer()).transpose()?;
+    // workers add records under the read lock; a commit every half minute takes the write
+    // lock, so an interrupted scan keeps what it did
+    let writer = inventory.as_ref().map(|i| i.writer()).transpose()?.map(std::sync::RwLock::new);
+    let last_commit = Mutex::new(Instant::now());
     let policy = Policy {
         labeler: &labeler,
         how: mamori_label::ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic },
@@ -137,6 +147,8 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
             .enforce
             .then(|| mamori_label::WriteOptions { preserve_mtime: a.preserve_file_details, ..Default::default() }),
         versions: [env!("CARGO_PKG_VERSION").to_string(), catalog_version, policy_version],
+        protect: a.enforce && !a.no_protect,
+        client: Mutex::new(None),
     };
     let enforced = a.enforce.then(|| crate::label::Reporter::new(a.format != Format::Table, None));
     let started = Instant::now();
@@ -203,33 +215,63 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     let roots: Vec<PathBuf> = paths.iter().map(std::path::absolute).collect::<Result<_, _>>()?;
     let walked = Mutex::new(std::collections::HashSet::new());
     let write_failed = Mutex::new(None::<mamori_inventory::Error>);
+    let record = |f: &mamori_scan::FileScan, keep: Vec<mamori_inventory::Record>| {
+        let Some(w) = &writer else { return };
+        let abs = std::path::absolute(&f.path).unwrap_or_else(|_| f.path.clone());
+        let root = roots.iter().find(|r| abs.starts_with(r));
+        let mut records = policy.records(f, root.map(|r| r.as_path()));
+        records.extend(keep);
+        let mut done =
+            records.first().map_or(Ok(()), |r| w.read().unwrap_or_else(|p| p.into_inner()).replace(&r.file, &records));
+        let due = {
+            let mut last = last_commit.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.elapsed() > Duration::from_secs(30);
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if due && done.is_ok() {
+            done = w.write().unwrap_or_else(|p| p.into_inner()).commit();
+        }
+        if let Err(e) = done {
+            write_failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+        }
+    };
     let skip = |path: &std::path::Path| {
         let Some(abs) = std::path::absolute(path).ok().map(|p| p.display().to_string()) else { return false };
-        let last = known.get(&abs);
+        let Some(last) = known.get(&abs) else { return false };
         walked.lock().unwrap_or_else(|p| p.into_inner()).insert(abs);
-        let unchanged = last.is_some_and(|k| policy.unchanged(path, k, a.rehash));
-        if let (true, true, Some(k), Some(w), Some(inv)) = (unchanged, a.rehash, last, &writer, &inventory) {
-            // the same content under new times: keep the times, so the next scan skips it too
-            let times = std::fs::metadata(path).map(mamori_scan::Scanned::of).unwrap_or_default();
-            if (times.modified, times.changed) != (k.modified, k.changed) {
-                let refreshed = inv.records_of(&k.file).and_then(|mut rs| {
-                    for r in rs.iter_mut().filter(|r| !r.nested) {
-                        (r.modified, r.changed) = (times.modified, times.changed);
-                    }
-                    w.replace(&k.file, &rs)
-                });
-                if let Err(e) = refreshed {
+        let redo = policy.redo(path, last, a.rehash);
+        let times = std::fs::metadata(path).map(mamori_scan::Scanned::of).unwrap_or_default();
+        let retimed = a.rehash && (times.modified, times.changed) != (last.modified, last.changed);
+        if redo == Redo::Policy || redo == Redo::Nothing && retimed {
+            // the same content: keep the members' records, weigh the label again, and note
+            // new times (after --rehash), so the next scan skips it too
+            let members = inventory.as_ref().map_or(Ok(Vec::new()), |i| i.records_of(&last.file));
+            let members = match members {
+                Ok(rs) => rs.into_iter().filter(|r| r.nested).collect(),
+                Err(e) => {
                     write_failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                    return false;
                 }
+            };
+            let mut f = Policy::from_record(path, last);
+            f.file = mamori_scan::Scanned { hash: last.hash.clone(), ..times };
+            let outcome = policy.apply(&mut f);
+            if let (Some(r), Some(o)) = (&enforced, outcome) {
+                r.emit(o);
             }
+            record(&f, members);
         }
-        if unchanged {
-            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-            st.1.unchanged += 1;
-            st.1.unchanged_with_findings += u64::from(last.is_some_and(|k| !k.types.is_empty()));
-            show(&mut st);
+        if redo == Redo::Scan {
+            return false;
         }
-        unchanged
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        st.1.unchanged += 1;
+        st.1.unchanged_with_findings += u64::from(!last.types.is_empty());
+        show(&mut st);
+        true
     };
     scanner.scan_tree(&paths, skip, |mut f| {
         let outcome = policy.apply(&mut f);
@@ -237,21 +279,13 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         if let (Some(r), Some(o)) = (&enforced, outcome) {
             r.emit(o);
         }
-        if let Some(w) = &writer {
-            let root = roots
-                .iter()
-                .find(|r| f.path.starts_with(r) || std::path::absolute(&f.path).is_ok_and(|p| p.starts_with(r)));
-            let records = policy.records(&f, root.map(|r| r.as_path()));
-            if let Err(e) = records.first().map_or(Ok(()), |r| w.replace(&r.file, &records)) {
-                write_failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-            }
-        }
+        record(&f, Vec::new());
     })?;
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
     let (printer, mut summary, failed) = state.into_inner().unwrap_or_else(|p| p.into_inner());
-    if let Some(w) = &mut writer {
+    if let Some(mut w) = writer.map(|w| w.into_inner().unwrap_or_else(|p| p.into_inner())) {
         // deleted files leave the inventory; files merely outside this scan's globs stay
         let walked = walked.into_inner().unwrap_or_else(|p| p.into_inner());
         for file in known.keys().filter(|f| !walked.contains(*f)) {
@@ -322,170 +356,5 @@ fn eta(seconds: f64) -> String {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-    }
-}
-
-/// A short stable digest of what produced a result.
-fn fingerprint(s: &str) -> String {
-    blake3::hash(s.as_bytes()).to_hex()[..16].to_string()
-}
-
-/// The label policy as a scan applies it, and the versions its records carry.
-struct Policy<'a> {
-    labeler: &'a mamori_label::Labeler,
-    how: mamori_label::ClassifyOptions,
-    /// Set by --enforce: how to write labels.
-    enforce: Option<mamori_label::WriteOptions>,
-    /// mamori, catalog (with the scan options) and policy.
-    versions: [String; 3],
-}
-
-impl Policy<'_> {
-    /// May an incremental scan skip `path`? Only when the last scan read it with this mamori,
-    /// catalog and policy, without error, and saw the same size, mtime and ctime (the ctime
-    /// catches a label written to an extended attribute, and a rewrite that kept the mtime).
-    /// With `rehash` the content decides instead of the times: same size and hash.
-    fn unchanged(&self, path: &std::path::Path, last: &mamori_inventory::Record, rehash: bool) -> bool {
-        let [engine, catalog, policy] = &self.versions;
-        if (&last.engine, &last.catalog, &last.policy) != (engine, catalog, policy) {
-            return false;
-        }
-        if last.status == mamori_model::ItemStatus::Error {
-            return false; // perhaps it reads now
-        }
-        let Ok(now) = std::fs::metadata(path).map(mamori_scan::Scanned::of) else { return false };
-        if rehash {
-            now.size == last.size && last.hash.is_some() && mamori_scan::hash_file(path).ok() == last.hash
-        } else {
-            (now.size, now.modified, now.changed) == (last.size, last.modified, last.changed)
-        }
-    }
-
-    /// Weighs (or with --enforce applies) the policy to a scanned file, noting the result on
-    /// its own report; returns the outcome to print when enforcing.
-    fn apply(&self, f: &mut mamori_scan::FileScan) -> Option<mamori_label::Outcome> {
-        let (own, _) = f.items.split_last()?;
-        if !f.regular || own.nested || own.protection.is_some() {
-            return None;
-        }
-        let l = self.labeler;
-        let (status, outcome) = if own.status != mamori_model::ItemStatus::Ok {
-            (l.status(&f.path), l.not_classified(&f.path, own.error.as_deref().unwrap_or_default()))
-        } else {
-            let findings = mamori_model::Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));
-            match &self.enforce {
-                Some(opts) => {
-                    let o = l.classify(&f.path, &findings, opts, &self.how);
-                    if o.status == mamori_label::OutcomeStatus::Success {
-                        // the file changed: what the inventory keeps is what is there now
-                        f.file = std::fs::metadata(&f.path).map(mamori_scan::Scanned::of).unwrap_or_default();
-                    }
-                    (l.status(&f.path), o)
-                }
-                None => l.assess(&f.path, &findings, &self.how),
-            }
-        };
-        let label = match (&status.parent_label_name, &status.label_name) {
-            (Some(p), Some(n)) => Some(format!("{p}/{n}")),
-            (_, n) => n.clone(),
-        };
-        let merged = mamori_model::Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));
-        let own = f.items.last_mut().expect("checked");
-        own.classification = Some(mamori_model::Classification {
-            label,
-            label_id: status.label_id.clone(),
-            labeling_method: status.labeling_method.map(|m| m.as_str().to_string()),
-            recommended_label: l.verdict(&merged).map(|(r, _)| l.taxonomy.path(r)),
-            applied_label: outcome
-                .label_name
-                .clone()
-                .filter(|_| outcome.status == mamori_label::OutcomeStatus::Success),
-            outcome: outcome.status.as_str().to_string(),
-            comment: outcome.comment.clone(),
-        });
-        Some(outcome)
-    }
-
-    /// The inventory's records of a scanned file: its members' and its own, which carries
-    /// the label, the policy's verdict and the types of everything inside it.
-    fn records(&self, f: &mamori_scan::FileScan, root: Option<&std::path::Path>) -> Vec<mamori_inventory::Record> {
-        use mamori_inventory::{Record, TypeFound};
-        let Ok(abs) = std::path::absolute(&f.path) else { return Vec::new() };
-        let (file, shown) = (abs.display().to_string(), f.path.display().to_string());
-        let [engine, catalog, policy] = self.versions.clone();
-        let scanned_at = jiff::Timestamp::now().as_second();
-        let l = self.labeler;
-        let merged = mamori_model::Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));
-        f.items
-            .iter()
-            .map(|item| {
-                let own = !item.nested;
-                let types = if own { &merged } else { &item.findings };
-                let mut r = Record {
-                    path: match item.path.strip_prefix(&shown) {
-                        Some(rest) => format!("{file}{rest}"),
-                        None => item.path.clone(),
-                    },
-                    file: file.clone(),
-                    repository: root.map(|r| r.display().to_string()).unwrap_or_default(),
-                    nested: item.nested,
-                    size: item.size,
-                    modified: None,
-                    changed: None,
-                    hash: None,
-                    format: item.format.clone(),
-                    status: item.status,
-                    reason: item.error.clone(),
-                    label: None,
-                    label_id: None,
-                    label_order: 0,
-                    labeling_method: None,
-                    protected: item.protection.is_some(),
-                    content_id: item.protection.as_ref().map(|p| p.content_id.clone()),
-                    recommended: None,
-                    recommended_id: None,
-                    recommended_order: 0,
-                    recommended_protects: false,
-                    applied: None,
-                    action: None,
-                    conditions: Vec::new(),
-                    types: types
-                        .iter()
-                        .map(|t| TypeFound { id: t.type_id.clone(), count: t.count as u64, confidence: t.confidence })
-                        .collect(),
-                    scanned_at,
-                    engine: engine.clone(),
-                    catalog: catalog.clone(),
-                    policy: policy.clone(),
-                };
-                if own {
-                    r.size = f.file.size.or(item.size);
-                    r.modified = f.file.modified;
-                    r.changed = f.file.changed;
-                    r.hash = f.file.hash.clone();
-                    if let Some(c) = &item.classification {
-                        r.label = c.label.clone();
-                        r.label_id = c.label_id.clone();
-                        r.labeling_method = c.labeling_method.clone();
-                        r.applied = c.applied_label.clone();
-                        r.action = Some(format!("{}: {}", c.outcome, c.comment));
-                    }
-                    // a protected file's label is in its header
-                    if let Some(id) = item.protection.as_ref().and_then(|p| p.label_id.clone()) {
-                        r.label = l.taxonomy.by_id(&id).map(|t| l.taxonomy.path(t));
-                        r.label_id = Some(id);
-                    }
-                    r.label_order = r.label_id.as_deref().and_then(|id| l.taxonomy.by_id(id)).map_or(0, |t| t.order);
-                    if let Some((v, reasons)) = l.verdict(&merged) {
-                        r.recommended = Some(l.taxonomy.path(v));
-                        r.recommended_id = Some(v.id.clone());
-                        r.recommended_order = v.order;
-                        r.recommended_protects = v.protection.is_some();
-                        r.conditions = reasons.iter().map(ToString::to_string).collect();
-                    }
-                }
-                r
-            })
-            .collect()
     }
 }
