@@ -9,6 +9,7 @@ use mamori_report::{Format, Printer, Summary};
 use mamori_scan::{ScanOptions, Scanner};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,8 +118,16 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
             ..Limits::default()
         },
     };
-    // what decides an item's findings and label: a change of either rescans it
-    let catalog_version = fingerprint(&format!("{}{catalog:?}{opts:?}", env!("CARGO_PKG_VERSION")));
+    // what decides an item's findings and label: a change of either rescans it (threads and
+    // globs do not change what is found in a file)
+    let catalog_version = fingerprint(&format!(
+        "{}{catalog:?}{:?}{}{:?}{:?}",
+        env!("CARGO_PKG_VERSION"),
+        opts.min_confidence,
+        opts.max_matches,
+        opts.text,
+        opts.limits
+    ));
     let labeler = a.labels.load()?;
     let policy_version = fingerprint(&format!("{:?}{:?}", labeler.taxonomy, labeler.policy));
     let scanner = Scanner::new(engine, opts)?;
@@ -132,10 +141,12 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let known = match &inventory {
-        Some(inv) => inv.files()?,
+    // what the last scan saw of each file, and whether this walk has met it yet
+    let known: std::collections::HashMap<String, (mamori_inventory::Seen, AtomicBool)> = match &inventory {
+        Some(inv) => inv.files()?.into_iter().map(|(k, v)| (k, (v, AtomicBool::new(false)))).collect(),
         None => Default::default(),
     };
+    let (unchanged, unchanged_sensitive) = (AtomicU64::new(0), AtomicU64::new(0));
     // workers add records under the read lock; a commit every half minute takes the write
     // lock, so an interrupted scan keeps what it did
     let writer = inventory.as_ref().map(|i| i.writer()).transpose()?.map(std::sync::RwLock::new);
@@ -213,7 +224,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         scanner.scan_reader("-", std::io::stdin().lock(), None, &|item| print(&[item]));
     }
     let roots: Vec<PathBuf> = paths.iter().map(std::path::absolute).collect::<Result<_, _>>()?;
-    let walked = Mutex::new(std::collections::HashSet::new());
+    let cwd = std::env::current_dir()?;
     let write_failed = Mutex::new(None::<mamori_inventory::Error>);
     let record = |f: &mamori_scan::FileScan, keep: Vec<mamori_inventory::Record>| {
         let Some(w) = &writer else { return };
@@ -239,24 +250,25 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         }
     };
     let skip = |path: &std::path::Path| {
-        let Some(abs) = std::path::absolute(path).ok().map(|p| p.display().to_string()) else { return false };
-        let Some(last) = known.get(&abs) else { return false };
-        walked.lock().unwrap_or_else(|p| p.into_inner()).insert(abs);
-        let redo = policy.redo(path, last, a.rehash);
+        let Some(abs) = absolute(&cwd, path) else { return false };
+        let Some((last, walked)) = known.get(&abs) else { return false };
+        walked.store(true, Ordering::Relaxed);
         let times = std::fs::metadata(path).map(mamori_scan::Scanned::of).unwrap_or_default();
+        let redo = policy.redo(path, last, &times, a.rehash);
         let retimed = a.rehash && (times.modified, times.changed) != (last.modified, last.changed);
         if redo == Redo::Policy || redo == Redo::Nothing && retimed {
             // the same content: keep the members' records, weigh the label again, and note
             // new times (after --rehash), so the next scan skips it too
-            let members = inventory.as_ref().map_or(Ok(Vec::new()), |i| i.records_of(&last.file));
-            let members = match members {
-                Ok(rs) => rs.into_iter().filter(|r| r.nested).collect(),
+            let records = inventory.as_ref().map_or(Ok(Vec::new()), |i| i.records_of(&abs));
+            let (members, own): (Vec<_>, Vec<_>) = match records {
+                Ok(rs) => rs.into_iter().partition(|r| r.nested),
                 Err(e) => {
                     write_failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
                     return false;
                 }
             };
-            let mut f = Policy::from_record(path, last);
+            let Some(own) = own.first() else { return false };
+            let mut f = Policy::from_record(path, own);
             f.file = mamori_scan::Scanned { hash: last.hash.clone(), ..times };
             let outcome = policy.apply(&mut f);
             if let (Some(r), Some(o)) = (&enforced, outcome) {
@@ -267,10 +279,13 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         if redo == Redo::Scan {
             return false;
         }
-        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-        st.1.unchanged += 1;
-        st.1.unchanged_with_findings += u64::from(!last.types.is_empty());
-        show(&mut st);
+        let n = unchanged.fetch_add(1, Ordering::Relaxed) + 1;
+        unchanged_sensitive.fetch_add(u64::from(last.sensitive), Ordering::Relaxed);
+        if progress.is_some() {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            st.1.unchanged = n;
+            show(&mut st);
+        }
         true
     };
     scanner.scan_tree(&paths, skip, |mut f| {
@@ -285,10 +300,11 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         pb.finish_and_clear();
     }
     let (printer, mut summary, failed) = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    summary.unchanged = unchanged.into_inner();
+    summary.unchanged_with_findings = unchanged_sensitive.into_inner();
     if let Some(mut w) = writer.map(|w| w.into_inner().unwrap_or_else(|p| p.into_inner())) {
         // deleted files leave the inventory; files merely outside this scan's globs stay
-        let walked = walked.into_inner().unwrap_or_else(|p| p.into_inner());
-        for file in known.keys().filter(|f| !walked.contains(*f)) {
+        for (file, _) in known.iter().filter(|(_, (_, walked))| !walked.load(Ordering::Relaxed)) {
             let path = std::path::Path::new(file);
             let gone = std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
             if gone && roots.iter().any(|r| path.starts_with(r)) {
@@ -356,5 +372,18 @@ fn eta(seconds: f64) -> String {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
+    }
+}
+
+/// `path` made absolute as std::path::absolute does, with the working directory read once
+/// (std::path::absolute asks the system for it at each call) and no rebuilding of a path that
+/// has nothing to normalize; as a string, the inventory's key.
+fn absolute(cwd: &std::path::Path, path: &std::path::Path) -> Option<String> {
+    let joined = cwd.join(path);
+    let plain = joined.to_str().filter(|s| !s.contains("/./") && !s.contains("//") && !s.ends_with("/."));
+    match plain {
+        Some(s) if s.len() > 1 => Some(s.trim_end_matches('/').to_string()),
+        Some(s) => Some(s.to_string()),
+        None => std::path::absolute(&joined).ok().map(|p| p.display().to_string()),
     }
 }

@@ -91,7 +91,10 @@ pub fn read_text<R: Read>(
 ) -> Result<TextInfo, Error> {
     let window = opts.window.max(opts.context * 4).max(4096);
     let chunk = (window / 2).clamp(64 << 10, 4 << 20);
-    let mut raw = vec![0u8; chunk];
+    // Most files are small: start with 64 KiB and grow to the full chunk only for a file that
+    // fills it. (A 4 MiB zeroed buffer per file cost more than the scan once the allocator
+    // served it from the heap, after other big blocks had been freed.)
+    let mut raw = vec![0u8; 64 << 10];
     let mut filled = fill(&mut reader, &mut raw)?;
     let mut total = filled as u64;
     let head = &raw[..filled.min(64 << 10)];
@@ -103,7 +106,7 @@ pub fn read_text<R: Read>(
     };
     opts.check_size(total)?;
     let mut decoder = encoding.new_decoder_without_bom_handling();
-    let mut text = String::with_capacity(window + chunk * 3);
+    let mut text = String::with_capacity(if filled < raw.len() { filled * 3 } else { window + chunk * 3 });
     let mut lossy = false;
     let mut base = 0u64; // decoded bytes before text[0]
     let mut line = 1u64;
@@ -149,6 +152,7 @@ pub fn read_text<R: Read>(
         if last {
             break;
         }
+        raw.resize(chunk, 0);
         filled = fill(&mut reader, &mut raw)?;
         total += filled as u64;
         opts.check_size(total)?;

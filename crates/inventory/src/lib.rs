@@ -14,15 +14,15 @@ pub mod query;
 
 use mamori_model::{Confidence, ItemStatus};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use tantivy::collector::{Count, DocSetCollector};
-use tantivy::schema::{Field, Schema, Value, INDEXED, STORED, STRING};
+use tantivy::schema::{Field, Schema, Value, FAST, INDEXED, STORED, STRING};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Bumped when the schema or the meaning of a field changes; an index of another version is
 /// refused with a hint instead of being misread.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -146,13 +146,19 @@ struct Fields {
     action: Field,
     size: Field,
     version: Field,
+    // columns an incremental scan reads for every file (see [`Inventory::files`])
+    modified: Field,
+    changed: Field,
+    hash: Field,
+    versions: Field,
+    flags: Field,
 }
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let f = Fields {
         record: b.add_text_field("record", STORED),
-        file: b.add_text_field("file", STRING),
+        file: b.add_text_field("file", STRING | FAST),
         path: b.add_text_field("path", STRING),
         repository: b.add_text_field("repository", STRING),
         format: b.add_text_field("format", STRING),
@@ -167,8 +173,13 @@ fn schema() -> (Schema, Fields) {
         protected: b.add_text_field("protected", STRING),
         nested: b.add_text_field("nested", STRING),
         action: b.add_text_field("action", STRING),
-        size: b.add_u64_field("size", INDEXED),
+        size: b.add_u64_field("size", INDEXED | FAST),
         version: b.add_text_field("schema_version", STRING),
+        modified: b.add_i64_field("modified", FAST),
+        changed: b.add_i64_field("changed", FAST),
+        hash: b.add_text_field("hash", FAST),
+        versions: b.add_text_field("versions", FAST),
+        flags: b.add_u64_field("flags", FAST),
     };
     (b.build(), f)
 }
@@ -180,6 +191,29 @@ fn label_terms(label: &str) -> impl Iterator<Item = String> + '_ {
     let mut cuts: Vec<usize> = lower.match_indices('/').map(|(i, _)| i).collect();
     cuts.push(lower.len());
     cuts.into_iter().map(move |i| lower[..i].to_string())
+}
+
+const NESTED: u64 = 1;
+const FAILED: u64 = 2;
+const PROTECTED: u64 = 4;
+const SENSITIVE: u64 = 8;
+
+/// What the last scan saw of a file: what an incremental scan compares with, read from
+/// columns (no record is decoded).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Seen {
+    pub size: Option<u64>,
+    pub modified: Option<i64>,
+    pub changed: Option<i64>,
+    pub hash: Option<String>,
+    pub engine: String,
+    pub catalog: String,
+    pub policy: String,
+    /// The scan failed on it.
+    pub failed: bool,
+    pub protected: bool,
+    /// It holds sensitive content.
+    pub sensitive: bool,
 }
 
 /// The inventory at one directory.
@@ -241,10 +275,60 @@ impl Inventory {
         Ok(Writer { inventory: self, writer })
     }
 
-    /// The records of files (not members) by path: what an incremental scan compares with.
-    pub fn files(&self) -> Result<HashMap<String, Record>, Error> {
-        let query = self.query_of(&query::Expr::Term { field: "nested".into(), value: "false".into() })?;
-        Ok(self.search(&*query)?.into_iter().map(|r| (r.file.clone(), r)).collect())
+    /// What the last scan saw of each file (not members), by path.
+    pub fn files(&self) -> Result<HashMap<String, Seen>, Error> {
+        let searcher = self.reader.searcher();
+        let mut out = HashMap::new();
+        for seg in searcher.segment_readers() {
+            let ff = seg.fast_fields();
+            let err = |e: tantivy::TantivyError| self.err(e);
+            let (files, hashes, versions) =
+                (ff.str("file").map_err(err)?, ff.str("hash").map_err(err)?, ff.str("versions").map_err(err)?);
+            let size = ff.u64("size").map_err(err)?;
+            let (modified, changed) = (ff.i64("modified").map_err(err)?, ff.i64("changed").map_err(err)?);
+            let flags = ff.u64("flags").map_err(err)?;
+            // every term of a column in ord order, decoded once (a lookup per document
+            // walks the dictionary from a block's start each time)
+            let terms = |col: &Option<tantivy::columnar::StrColumn>| -> Result<Vec<String>, Error> {
+                let Some(col) = col else { return Ok(Vec::new()) };
+                let mut out = Vec::with_capacity(col.dictionary().num_terms());
+                let mut stream = col.dictionary().stream().map_err(|e| self.err(e))?;
+                while stream.advance() {
+                    out.push(std::str::from_utf8(stream.key()).map_err(|e| self.err(e))?.to_string());
+                }
+                Ok(out)
+            };
+            let (mut file_terms, mut hash_terms, version_terms) = (terms(&files)?, terms(&hashes)?, terms(&versions)?);
+            let ord = |col: &Option<tantivy::columnar::StrColumn>, doc: u32| {
+                Some(col.as_ref()?.term_ords(doc).next()? as usize)
+            };
+            // a file's path and hash are its own: moved out, not copied
+            let take =
+                |terms: &mut Vec<String>, ord: Option<usize>| ord.and_then(|o| terms.get_mut(o)).map(std::mem::take);
+            for doc in 0..seg.max_doc() {
+                let flag = flags.first(doc).unwrap_or(0);
+                if seg.is_deleted(doc) || flag & NESTED != 0 {
+                    continue;
+                }
+                let Some(file) = take(&mut file_terms, ord(&files, doc)) else { continue };
+                let v = ord(&versions, doc).and_then(|o| version_terms.get(o)).map_or("", String::as_str);
+                let mut v = v.splitn(3, '\n').map(str::to_string);
+                let seen = Seen {
+                    size: size.first(doc),
+                    modified: modified.first(doc),
+                    changed: changed.first(doc),
+                    hash: take(&mut hash_terms, ord(&hashes, doc)),
+                    engine: v.next().unwrap_or_default(),
+                    catalog: v.next().unwrap_or_default(),
+                    policy: v.next().unwrap_or_default(),
+                    failed: flag & FAILED != 0,
+                    protected: flag & PROTECTED != 0,
+                    sensitive: flag & SENSITIVE != 0,
+                };
+                out.insert(file, seen);
+            }
+        }
+        Ok(out)
     }
 
     /// The records of one file and its members.
@@ -284,12 +368,22 @@ impl Inventory {
     fn search(&self, q: &dyn tantivy::query::Query) -> Result<Vec<Record>, Error> {
         let searcher = self.reader.searcher();
         let hits = searcher.search(q, &DocSetCollector).map_err(|e| self.err(e))?;
+        // read each segment's store in document order, so each block is decompressed once
+        let mut by_segment: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for addr in &hits {
+            by_segment.entry(addr.segment_ord).or_default().push(addr.doc_id);
+        }
         let mut out = Vec::with_capacity(hits.len());
-        for addr in hits {
-            let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
-            let json = doc.get_first(self.fields.record).and_then(|v| v.as_str()).unwrap_or_default();
-            let record: Record = serde_json::from_str(json).map_err(|e| self.err(format!("a damaged record: {e}")))?;
-            out.push(record);
+        for (segment, mut docs) in by_segment {
+            docs.sort_unstable();
+            let store = searcher.segment_reader(segment).get_store_reader(1).map_err(|e| self.err(e))?;
+            for doc in docs {
+                let doc: TantivyDocument = store.get(doc).map_err(|e| self.err(e))?;
+                let json = doc.get_first(self.fields.record).and_then(|v| v.as_str()).unwrap_or_default();
+                let record: Record =
+                    serde_json::from_str(json).map_err(|e| self.err(format!("a damaged record: {e}")))?;
+                out.push(record);
+            }
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
@@ -338,6 +432,24 @@ impl Inventory {
         if let Some(s) = r.size {
             d.add_u64(f.size, s);
         }
+        if let Some(t) = r.modified {
+            d.add_i64(f.modified, t);
+        }
+        if let Some(t) = r.changed {
+            d.add_i64(f.changed, t);
+        }
+        if let Some(h) = &r.hash {
+            d.add_text(f.hash, h);
+        }
+        d.add_text(f.versions, format!("{}\n{}\n{}", r.engine, r.catalog, r.policy));
+        let flag = |b: bool, bit: u64| if b { bit } else { 0 };
+        d.add_u64(
+            f.flags,
+            flag(r.nested, NESTED)
+                | flag(r.status == ItemStatus::Error, FAILED)
+                | flag(r.protected, PROTECTED)
+                | flag(!r.types.is_empty(), SENSITIVE),
+        );
         d.add_text(f.version, SCHEMA_VERSION.to_string());
         d
     }

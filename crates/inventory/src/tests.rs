@@ -74,7 +74,12 @@ fn finds_replaces_and_forgets() {
     assert_eq!(inv.count("size:>99 size:<=100").unwrap(), 4);
     assert_eq!(inv.count("*").unwrap(), 4);
     assert!(matches!(inv.find("colour:red"), Err(Error::Query { .. })));
-    assert_eq!(inv.files().unwrap().len(), 3);
+    let files = inv.files().unwrap();
+    assert_eq!(files.len(), 3);
+    let hr_seen = &files[hr];
+    assert_eq!((hr_seen.size, hr_seen.modified, hr_seen.sensitive, hr_seen.failed), (Some(100), Some(1), true, false));
+    assert_eq!((hr_seen.engine.as_str(), hr_seen.catalog.as_str(), hr_seen.policy.as_str()), ("0", "c", "p"));
+    assert!(!files["/srv/share/hrx/notes.txt"].sensitive);
 
     // a rescan replaces a file and its members; a deleted file leaves
     w.replace(zip, &[record(zip, None, &[])]).unwrap();

@@ -149,7 +149,9 @@ impl Scanner {
         roots.iter().flat_map(move |root| {
             walkdir::WalkDir::new(root)
                 .follow_links(false)
-                .sort_by_file_name()
+                // names compared as bytes: siblings share their parent, so the paths order
+                // as the names do, without parsing components at each comparison
+                .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()))
                 .into_iter()
                 .filter_entry(move |e| e.depth() == 0 || !self.exclude.is_match(e.path()))
                 .filter_map(move |e| match e {

@@ -1,7 +1,7 @@
 //! How a scan weighs or applies the label policy to each file, decides what an incremental
 //! rescan may skip, and turns a file's reports into inventory records.
 
-use mamori_inventory::Record;
+use mamori_inventory::{Record, Seen};
 use mamori_model::Finding;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -42,13 +42,12 @@ impl Policy<'_> {
     /// saw the same size, mtime and ctime (the ctime catches a label written to an extended
     /// attribute, and a rewrite that kept the mtime); with `rehash` the content decides
     /// instead of the times: same size and hash. Only the label decision is redone when just
-    /// the policy changed.
-    pub(super) fn redo(&self, path: &Path, last: &Record, rehash: bool) -> Redo {
+    /// the policy changed. `now` is the file's metadata (a file that cannot be stat'ed has no size).
+    pub(super) fn redo(&self, path: &Path, last: &Seen, now: &mamori_scan::Scanned, rehash: bool) -> Redo {
         let [engine, catalog, policy] = &self.versions;
-        if (&last.engine, &last.catalog) != (engine, catalog) || last.status == mamori_model::ItemStatus::Error {
+        if (&last.engine, &last.catalog) != (engine, catalog) || last.failed {
             return Redo::Scan; // an error may be gone now
         }
-        let Ok(now) = std::fs::metadata(path).map(mamori_scan::Scanned::of) else { return Redo::Scan };
         let same = if rehash {
             now.size == last.size && last.hash.is_some() && mamori_scan::hash_file(path).ok() == last.hash
         } else {
