@@ -226,8 +226,11 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     let roots: Vec<PathBuf> = paths.iter().map(std::path::absolute).collect::<Result<_, _>>()?;
     let cwd = std::env::current_dir()?;
     let write_failed = Mutex::new(None::<mamori_inventory::Error>);
+    // a rescan that changed nothing commits nothing (a commit syncs the disk)
+    let dirty = AtomicBool::new(false);
     let record = |f: &mamori_scan::FileScan, keep: Vec<mamori_inventory::Record>| {
         let Some(w) = &writer else { return };
+        dirty.store(true, Ordering::Relaxed);
         let abs = std::path::absolute(&f.path).unwrap_or_else(|_| f.path.clone());
         let root = roots.iter().find(|r| abs.starts_with(r));
         let mut records = policy.records(f, root.map(|r| r.as_path()));
@@ -315,7 +318,9 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         if let Some(e) = write_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e).context("recording the scan in the inventory");
         }
-        w.commit().context("recording the scan in the inventory")?;
+        if dirty.into_inner() || summary.removed > 0 {
+            w.commit().context("recording the scan in the inventory")?;
+        }
     }
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     if let Some(e) = failed {

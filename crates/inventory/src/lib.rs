@@ -206,14 +206,21 @@ pub struct Seen {
     pub modified: Option<i64>,
     pub changed: Option<i64>,
     pub hash: Option<String>,
-    pub engine: String,
-    pub catalog: String,
-    pub policy: String,
+    /// What produced the record (shared: most files have the same).
+    pub versions: std::sync::Arc<Versions>,
     /// The scan failed on it.
     pub failed: bool,
     pub protected: bool,
     /// It holds sensitive content.
     pub sensitive: bool,
+}
+
+/// The mamori version, type catalog and policy that produced a record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub engine: String,
+    pub catalog: String,
+    pub policy: String,
 }
 
 /// The inventory at one directory.
@@ -298,7 +305,15 @@ impl Inventory {
                 }
                 Ok(out)
             };
-            let (mut file_terms, mut hash_terms, version_terms) = (terms(&files)?, terms(&hashes)?, terms(&versions)?);
+            let (mut file_terms, mut hash_terms) = (terms(&files)?, terms(&hashes)?);
+            let version_terms: Vec<std::sync::Arc<Versions>> = terms(&versions)?
+                .iter()
+                .map(|v| {
+                    let mut v = v.splitn(3, '\n').map(str::to_string);
+                    let mut next = || v.next().unwrap_or_default();
+                    std::sync::Arc::new(Versions { engine: next(), catalog: next(), policy: next() })
+                })
+                .collect();
             let ord = |col: &Option<tantivy::columnar::StrColumn>, doc: u32| {
                 Some(col.as_ref()?.term_ords(doc).next()? as usize)
             };
@@ -311,16 +326,12 @@ impl Inventory {
                     continue;
                 }
                 let Some(file) = take(&mut file_terms, ord(&files, doc)) else { continue };
-                let v = ord(&versions, doc).and_then(|o| version_terms.get(o)).map_or("", String::as_str);
-                let mut v = v.splitn(3, '\n').map(str::to_string);
                 let seen = Seen {
                     size: size.first(doc),
                     modified: modified.first(doc),
                     changed: changed.first(doc),
                     hash: take(&mut hash_terms, ord(&hashes, doc)),
-                    engine: v.next().unwrap_or_default(),
-                    catalog: v.next().unwrap_or_default(),
-                    policy: v.next().unwrap_or_default(),
+                    versions: ord(&versions, doc).and_then(|o| version_terms.get(o)).cloned().unwrap_or_default(),
                     failed: flag & FAILED != 0,
                     protected: flag & PROTECTED != 0,
                     sensitive: flag & SENSITIVE != 0,

@@ -78,7 +78,8 @@ fn finds_replaces_and_forgets() {
     assert_eq!(files.len(), 3);
     let hr_seen = &files[hr];
     assert_eq!((hr_seen.size, hr_seen.modified, hr_seen.sensitive, hr_seen.failed), (Some(100), Some(1), true, false));
-    assert_eq!((hr_seen.engine.as_str(), hr_seen.catalog.as_str(), hr_seen.policy.as_str()), ("0", "c", "p"));
+    let v = &hr_seen.versions;
+    assert_eq!((v.engine.as_str(), v.catalog.as_str(), v.policy.as_str()), ("0", "c", "p"));
     assert!(!files["/srv/share/hrx/notes.txt"].sensitive);
 
     // a rescan replaces a file and its members; a deleted file leaves

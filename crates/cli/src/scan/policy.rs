@@ -45,7 +45,8 @@ impl Policy<'_> {
     /// the policy changed. `now` is the file's metadata (a file that cannot be stat'ed has no size).
     pub(super) fn redo(&self, path: &Path, last: &Seen, now: &mamori_scan::Scanned, rehash: bool) -> Redo {
         let [engine, catalog, policy] = &self.versions;
-        if (&last.engine, &last.catalog) != (engine, catalog) || last.failed {
+        let v = &last.versions;
+        if (&v.engine, &v.catalog) != (engine, catalog) || last.failed {
             return Redo::Scan; // an error may be gone now
         }
         let same = if rehash {
@@ -53,7 +54,7 @@ impl Policy<'_> {
         } else {
             (now.size, now.modified, now.changed) == (last.size, last.modified, last.changed)
         };
-        match (same, &last.policy == policy) {
+        match (same, &v.policy == policy) {
             (false, _) => Redo::Scan,
             (true, true) => Redo::Nothing,
             // a protected file's record comes from its header, which is cheap to read again
