@@ -160,6 +160,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         versions: [env!("CARGO_PKG_VERSION").to_string(), catalog_version, policy_version],
         protect: a.enforce && !a.no_protect,
         client: Mutex::new(None),
+        cwd: std::env::current_dir()?,
     };
     let enforced = a.enforce.then(|| crate::label::Reporter::new(a.format != Format::Table, None));
     let started = Instant::now();
@@ -224,14 +225,13 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         scanner.scan_reader("-", std::io::stdin().lock(), None, &|item| print(&[item]));
     }
     let roots: Vec<PathBuf> = paths.iter().map(std::path::absolute).collect::<Result<_, _>>()?;
-    let cwd = std::env::current_dir()?;
     let write_failed = Mutex::new(None::<mamori_inventory::Error>);
     // a rescan that changed nothing commits nothing (a commit syncs the disk)
     let dirty = AtomicBool::new(false);
     let record = |f: &mamori_scan::FileScan, keep: Vec<mamori_inventory::Record>| {
         let Some(w) = &writer else { return };
         dirty.store(true, Ordering::Relaxed);
-        let abs = std::path::absolute(&f.path).unwrap_or_else(|_| f.path.clone());
+        let abs = policy.key(&f.path).map_or_else(|| f.path.clone(), PathBuf::from);
         let root = roots.iter().find(|r| abs.starts_with(r));
         let mut records = policy.records(f, root.map(|r| r.as_path()));
         records.extend(keep);
@@ -253,7 +253,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
         }
     };
     let skip = |path: &std::path::Path| {
-        let Some(abs) = absolute(&cwd, path) else { return false };
+        let Some(abs) = policy.key(path) else { return false };
         let Some((last, walked)) = known.get(&abs) else { return false };
         walked.store(true, Ordering::Relaxed);
         let times = std::fs::metadata(path).map(mamori_scan::Scanned::of).unwrap_or_default();
@@ -377,18 +377,5 @@ fn eta(seconds: f64) -> String {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-    }
-}
-
-/// `path` made absolute as std::path::absolute does, with the working directory read once
-/// (std::path::absolute asks the system for it at each call) and no rebuilding of a path that
-/// has nothing to normalize; as a string, the inventory's key.
-fn absolute(cwd: &std::path::Path, path: &std::path::Path) -> Option<String> {
-    let joined = cwd.join(path);
-    let plain = joined.to_str().filter(|s| !s.contains("/./") && !s.contains("//") && !s.ends_with("/."));
-    match plain {
-        Some(s) if s.len() > 1 => Some(s.trim_end_matches('/').to_string()),
-        Some(s) => Some(s.to_string()),
-        None => std::path::absolute(&joined).ok().map(|p| p.display().to_string()),
     }
 }

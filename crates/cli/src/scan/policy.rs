@@ -34,9 +34,23 @@ pub(super) struct Policy<'a> {
     pub(super) protect: bool,
     /// The key service client, made at the first file to protect.
     pub(super) client: Mutex<Option<mamori_protect::Client>>,
+    /// The working directory, read once (std::path::absolute asks the system at each call).
+    pub(super) cwd: PathBuf,
 }
 
 impl Policy<'_> {
+    /// A file's key in the inventory: its path made absolute as std::path::absolute does,
+    /// without rebuilding a path that has nothing to normalize.
+    pub(super) fn key(&self, path: &Path) -> Option<String> {
+        let joined = self.cwd.join(path);
+        let plain = joined.to_str().filter(|s| !s.contains("/./") && !s.contains("//") && !s.ends_with("/."));
+        match plain {
+            Some(s) if s.len() > 1 => Some(s.trim_end_matches('/').to_string()),
+            Some(s) => Some(s.to_string()),
+            None => std::path::absolute(&joined).ok().map(|p| p.display().to_string()),
+        }
+    }
+
     /// What an incremental scan must redo for `path`, last seen as `last`. Its content is
     /// read again unless the last scan read it with this mamori and catalog, without error, and
     /// saw the same size, mtime and ctime (the ctime catches a label written to an extended
@@ -96,10 +110,11 @@ impl Policy<'_> {
             return None;
         }
         let l = self.labeler;
+        // the file and everything inside it decide its label
+        let findings = Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));
         let (status, outcome) = if own.status != mamori_model::ItemStatus::Ok {
             (l.status(&f.path), l.not_classified(&f.path, own.error.as_deref().unwrap_or_default()))
         } else {
-            let findings = mamori_model::Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));
             match &self.enforce {
                 Some(opts) => {
                     let mut o = l.classify(&f.path, &findings, opts, &self.how);
@@ -127,13 +142,12 @@ impl Policy<'_> {
             (Some(p), Some(n)) => Some(format!("{p}/{n}")),
             (_, n) => n.clone(),
         };
-        let merged = mamori_model::Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));
         let own = f.items.last_mut().expect("checked");
         own.classification = Some(mamori_model::Classification {
             label,
             label_id: status.label_id.clone(),
             labeling_method: status.labeling_method.map(|m| m.as_str().to_string()),
-            recommended_label: l.verdict(&merged).map(|(r, _)| l.taxonomy.path(r)),
+            recommended_label: l.verdict(&findings).map(|(r, _)| l.taxonomy.path(r)),
             applied_label: outcome
                 .label_name
                 .clone()
@@ -175,8 +189,8 @@ impl Policy<'_> {
         root: Option<&std::path::Path>,
     ) -> Vec<mamori_inventory::Record> {
         use mamori_inventory::{Record, TypeFound};
-        let Ok(abs) = std::path::absolute(&f.path) else { return Vec::new() };
-        let (file, shown) = (abs.display().to_string(), f.path.display().to_string());
+        let Some(file) = self.key(&f.path) else { return Vec::new() };
+        let shown = f.path.display().to_string();
         let [engine, catalog, policy] = self.versions.clone();
         let scanned_at = jiff::Timestamp::now().as_second();
         let l = self.labeler;
