@@ -75,14 +75,15 @@ pub struct ScanArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, value_name = "DIR")]
     #[allow(clippy::option_option)]
     index: Option<Option<PathBuf>>,
-    /// With --index: also compare content hashes of files whose size and mtime are unchanged.
+    /// With --index: decide what changed by content (size and hash), not by times; a file with
+    /// the same content under new times is skipped and its times recorded.
     #[arg(long, requires = "index")]
     rehash: bool,
     /// With --index: forget the inventory first and scan everything.
     #[arg(long, requires = "index")]
     reset: bool,
-    /// Apply the label policy (label, as `mamori classify`); without it the scan only reports
-    /// what the policy would do.
+    /// Apply the label policy: label as `mamori classify` does, and protect where the label's
+    /// template says so; without it the scan only reports what the policy would do.
     #[arg(long)]
     enforce: bool,
     /// Apply recommended rules too, as the AIP scanner's RecommendedAsAutomatic.
