@@ -17,25 +17,16 @@ use std::process::Command;
 
 const RESTRICTED: &str = "0f57ecdd-7847-409e-973a-2864fb8938a6";
 
-/// True if the programs are here; otherwise fails under CI and skips (loudly) elsewhere.
+/// LibreOffice, qpdf and the Python Office libraries are here (see `programs_present`).
 fn tools_present() -> bool {
-    let works = |cmd: &str, args: &[&str]| Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
-    let missing: Vec<&str> = [
-        ("soffice", works("soffice", &["--version"])),
-        ("qpdf", works("qpdf", &["--version"])),
-        ("python3 with docx, openpyxl, pptx", works("python3", &["-c", "import docx, openpyxl, pptx"])),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!("missing {}: run scripts/install-test-tools", missing.join(", "));
-    assert!(std::env::var("CI").is_err(), "{msg}");
-    eprintln!("SKIPPED interop test: {msg}");
-    false
+    common::programs_present(
+        "interop test",
+        &[
+            ("soffice", &["soffice", "--version"]),
+            ("qpdf", &["qpdf", "--version"]),
+            ("python3 with docx, openpyxl, pptx", &["python3", "-c", "import docx, openpyxl, pptx"]),
+        ],
+    )
 }
 
 /// `soffice --headless --convert-to FORMAT` of `files` into `out`, with a private profile.

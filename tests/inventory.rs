@@ -198,17 +198,12 @@ fn a_scan_reports_what_the_policy_would_do_and_enforce_does_it() {
     assert_eq!(search(home.path(), dir, "protected:true label:Confidential").len(), 1);
 }
 
-/// Chromium and LibreOffice are here; otherwise fails under CI and skips (loudly) elsewhere.
+/// Chromium and LibreOffice are here (see `programs_present`).
 fn browser_and_calc() -> bool {
-    let works = |cmd: &str| Command::new(cmd).arg("--version").output().is_ok_and(|o| o.status.success());
-    let missing: Vec<&str> = ["chromium", "soffice"].into_iter().filter(|c| !works(c)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!("missing {}: run scripts/install-test-tools", missing.join(", "));
-    assert!(std::env::var("CI").is_err(), "{msg}");
-    eprintln!("SKIPPED report test: {msg}");
-    false
+    common::programs_present(
+        "report test",
+        &[("chromium", &["chromium", "--version"]), ("soffice", &["soffice", "--version"])],
+    )
 }
 
 #[test]

@@ -9,6 +9,21 @@ pub fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
 
+/// True if each program (a name and the command line that proves it works) is here;
+/// otherwise the test fails under `CI=true` and is skipped, loudly, elsewhere.
+pub fn programs_present(test: &str, programs: &[(&str, &[&str])]) -> bool {
+    let works =
+        |argv: &[&str]| std::process::Command::new(argv[0]).args(&argv[1..]).output().is_ok_and(|o| o.status.success());
+    let missing: Vec<&str> = programs.iter().filter(|(_, argv)| !works(argv)).map(|(name, _)| *name).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!("missing {}: run scripts/install-test-tools", missing.join(", "));
+    assert!(std::env::var("CI").is_err(), "{msg}");
+    eprintln!("SKIPPED {test}: {msg}");
+    false
+}
+
 /// A scratch directory on the build disk (extended attributes work there; tmpfs may lack them).
 pub fn scratch() -> tempfile::TempDir {
     tempfile::TempDir::new_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
