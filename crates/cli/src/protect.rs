@@ -138,17 +138,17 @@ fn label_request(
     Ok(request)
 }
 
-/// Protects `file` in place with `label`'s template (`scan --enforce`); the document id.
+/// Protects `file` in place with `label`'s template (`scan --enforce`); what its header says.
 pub(crate) fn protect_with_label(
     client: &Client,
     labeler: &mamori_label::Labeler,
     label: &mamori_label::Label,
     file: &Path,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<mamori_model::Protection> {
     let request = label_request(labeler, Some(label), &[])?;
     let home = std::fs::canonicalize(client.home()).ok();
     match protect_one(client, &request, file, file, true, home.as_deref())? {
-        Done::Protected(r) => Ok(r.doc_id),
+        Done::Protected(r) => Ok(mamori_protect::protection(&r)),
         Done::Skipped(why) => bail!(why),
     }
 }

@@ -118,6 +118,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
             timeout: Duration::from_secs(a.timeout),
             ..Limits::default()
         },
+        hash: a.index.is_some(),
     };
     // what decides an item's findings and label: a change of either rescans it (threads and
     // globs do not change what is found in a file)

@@ -80,6 +80,8 @@ pub struct Record {
     pub recommended_protects: bool,
     /// The label applying the policy gave the file (`--enforce`) or would give it.
     pub applied: Option<String>,
+    #[serde(default)]
+    pub applied_id: Option<String>,
     /// What the scan did (`--enforce`) or would do, in the words of `mamori label set`.
     pub action: Option<String>,
     /// The conditions that chose the recommended label.

@@ -25,6 +25,7 @@ fn record(path: &str, label: Option<(&str, u32)>, types: &[(&str, Confidence)]) 
         recommended_order: if types.is_empty() { 0 } else { 30 },
         recommended_protects: false,
         applied: None,
+        applied_id: None,
         action: None,
         conditions: Vec::new(),
         types: types.iter().map(|(t, c)| TypeFound { id: t.to_string(), count: 2, confidence: *c }).collect(),

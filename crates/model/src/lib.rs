@@ -218,6 +218,7 @@ pub struct Classification {
     pub recommended_label: Option<String>,
     /// The label applying the policy gave the file (or, in a what-if, would give it).
     pub applied_label: Option<String>,
+    pub applied_label_id: Option<String>,
     /// `success`, `skipped` or `failed`; a what-if success says what would be done.
     pub outcome: String,
     pub comment: String,

@@ -249,7 +249,11 @@ fn open_payload(
 
 /// What a header tells anyone, without keys: for `status` and `scan`.
 pub fn protection_of(h: &Header) -> mamori_model::Protection {
-    let r = &h.rights;
+    protection(&h.rights)
+}
+
+/// What a document's rights say of it, in the words of the model (as [`protection_of`]).
+pub fn protection(r: &Rights) -> mamori_model::Protection {
     mamori_model::Protection {
         content_id: r.doc_id.clone(),
         owner: r.owner.clone(),

@@ -126,7 +126,6 @@ fn write_csv(records: &[Record], out: impl Write) -> csv::Result<()> {
             ItemStatus::Error => "Failed",
         };
         let comment = r.reason.clone().or_else(|| r.action.clone()).unwrap_or_default();
-        let applied_id = r.applied.as_ref().and(r.recommended_id.clone()).filter(|_| r.applied == r.recommended);
         let protected = if r.protected { "True" } else { "False" };
         let o = |v: &Option<String>| v.clone().unwrap_or_default();
         w.write_record([
@@ -137,7 +136,7 @@ fn write_csv(records: &[Record], out: impl Write) -> csv::Result<()> {
             o(&r.label),
             o(&r.label_id),
             o(&r.applied),
-            o(&applied_id),
+            o(&r.applied_id),
             r.conditions.join("; "),
             r.types.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", "),
             action(r).to_string(),

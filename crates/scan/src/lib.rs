@@ -50,6 +50,9 @@ pub struct ScanOptions {
     pub text: TextOptions,
     /// Limits for documents and archives: nesting, expanded sizes, ratio, time.
     pub limits: Limits,
+    /// Hash each file's content as it is read (for an inventory); off, a scan does no more
+    /// work than finding.
+    pub hash: bool,
 }
 
 impl Default for ScanOptions {
@@ -62,6 +65,7 @@ impl Default for ScanOptions {
             max_matches: 1000,
             text: TextOptions::default(),
             limits: Limits::default(),
+            hash: false,
         }
     }
 }
@@ -214,6 +218,10 @@ impl Scanner {
             let mut r = failed(ItemReport::new(name), e);
             r.size = size;
             on_item(r);
+            return scanned;
+        }
+        if !self.opts.hash {
+            self.scan_reader(&name, file, size, on_item);
             return scanned;
         }
         let mut reader = HashingReader { inner: file, hasher: blake3::Hasher::new(), eof: false };
@@ -439,7 +447,7 @@ pub struct Scanned {
     /// Status change time (nanoseconds): it moves with a label written to an extended
     /// attribute, or a rewrite that kept the mtime, and cannot be set back.
     pub changed: Option<i64>,
-    /// BLAKE3 of the content (hex), when the scan read to the end.
+    /// BLAKE3 of the content (hex), when hashing was asked for and the scan read to the end.
     pub hash: Option<String>,
 }
 

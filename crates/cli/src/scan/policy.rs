@@ -118,22 +118,19 @@ impl Policy<'_> {
             match &self.enforce {
                 Some(opts) => {
                     let mut o = l.classify(&f.path, &findings, opts, &self.how);
+                    let mut status = l.status(&f.path);
+                    // the label it now carries, new or not, may call for protection
                     if o.status != mamori_label::OutcomeStatus::Failed {
-                        // the label it now carries, new or not, may call for protection
-                        self.protect(&f.path, l.status(&f.path).label_id.as_deref(), &mut o);
+                        if let Some(p) = self.protect(&f.path, status.label_id.as_deref(), &mut o) {
+                            f.items.last_mut().expect("checked").protection = Some(p.clone());
+                            status = l.protected_status(&f.path, Ok(p));
+                        }
                     }
                     if o.status == mamori_label::OutcomeStatus::Success {
                         // the file changed: what the inventory keeps is what is there now
                         f.file = std::fs::metadata(&f.path).map(mamori_scan::Scanned::of).unwrap_or_default();
                     }
-                    match mamori_protect::peek(&f.path) {
-                        Ok(Some(h)) => {
-                            let p = mamori_protect::protection_of(&h);
-                            f.items.last_mut().expect("checked").protection = Some(p.clone());
-                            (l.protected_status(&f.path, Ok(p)), o)
-                        }
-                        _ => (l.status(&f.path), o),
-                    }
+                    (status, o)
                 }
                 None => l.assess(&f.path, &findings, &self.how),
             }
@@ -142,27 +139,32 @@ impl Policy<'_> {
             (Some(p), Some(n)) => Some(format!("{p}/{n}")),
             (_, n) => n.clone(),
         };
+        let applied = outcome.status == mamori_label::OutcomeStatus::Success;
         let own = f.items.last_mut().expect("checked");
         own.classification = Some(mamori_model::Classification {
             label,
             label_id: status.label_id.clone(),
             labeling_method: status.labeling_method.map(|m| m.as_str().to_string()),
             recommended_label: l.verdict(&findings).map(|(r, _)| l.taxonomy.path(r)),
-            applied_label: outcome
-                .label_name
-                .clone()
-                .filter(|_| outcome.status == mamori_label::OutcomeStatus::Success),
+            applied_label: outcome.label_name.clone().filter(|_| applied),
+            applied_label_id: outcome.label_id.clone().filter(|_| applied),
             outcome: outcome.status.as_str().to_string(),
             comment: outcome.comment.clone(),
         });
         Some(outcome)
     }
 
-    /// Protects a labeled file when its label's template says so, noting it in `o`.
-    fn protect(&self, path: &std::path::Path, label_id: Option<&str>, o: &mut mamori_label::Outcome) {
+    /// Protects a labeled file when its label's template says so, noting it in `o`; what the
+    /// new header says, when it did.
+    fn protect(
+        &self,
+        path: &std::path::Path,
+        label_id: Option<&str>,
+        o: &mut mamori_label::Outcome,
+    ) -> Option<mamori_model::Protection> {
         let l = self.labeler;
         let label = label_id.and_then(|id| l.taxonomy.by_id(id)).filter(|t| t.protection.is_some());
-        let Some(label) = label.filter(|_| self.protect) else { return };
+        let label = label.filter(|_| self.protect)?;
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
         let done = match &mut *client {
             Some(c) => crate::protect::protect_with_label(c, l, label, path),
@@ -170,13 +172,15 @@ impl Policy<'_> {
                 .and_then(|c| crate::protect::protect_with_label(slot.insert(c), l, label, path)),
         };
         match done {
-            Ok(doc) => {
+            Ok(h) => {
                 o.status = mamori_label::OutcomeStatus::Success;
-                o.comment.push_str(&format!("; protected (document {doc})"));
+                o.comment.push_str(&format!("; protected (document {})", h.content_id));
+                Some(h)
             }
             Err(e) => {
                 o.status = mamori_label::OutcomeStatus::Failed;
                 o.comment.push_str(&format!("; not protected: {e:#}"));
+                None
             }
         }
     }
@@ -226,6 +230,7 @@ impl Policy<'_> {
                     recommended_order: 0,
                     recommended_protects: false,
                     applied: None,
+                    applied_id: None,
                     action: None,
                     conditions: Vec::new(),
                     types: types
@@ -247,6 +252,7 @@ impl Policy<'_> {
                         r.label_id = c.label_id.clone();
                         r.labeling_method = c.labeling_method.clone();
                         r.applied = c.applied_label.clone();
+                        r.applied_id = c.applied_label_id.clone();
                         r.action = Some(format!("{}: {}", c.outcome, c.comment));
                     }
                     // a protected file's label is in its header
