@@ -322,7 +322,7 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<u8> {
         mamori_scan::Scanner::new(engine, mamori_scan::ScanOptions { threads: a.write.threads, ..Default::default() })?;
     let files = files(&a.paths)?;
     let opts = write_options(&a.write, None, a.what_if);
-    let how = ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic };
+    let how = ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic, apply_default_label: true };
     let reporter = Reporter::new(a.write.json, Some(files.len()));
     pool(a.write.threads)?
         .install(|| files.par_iter().for_each(|f| reporter.emit(classify_one(&scanner, &labeler, f, &opts, &how))));

@@ -12,6 +12,7 @@ mod label;
 mod protect;
 mod scan;
 mod types;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -72,6 +73,8 @@ enum Command {
     Search(inventory::SearchArgs),
     /// Report the inventory: csv (AIP DetailedReport columns), json, or an html dashboard.
     Report(inventory::ReportArgs),
+    /// Label files as they are saved in watched folders (the desktop classifier).
+    Watch(watch::WatchArgs),
     /// Run the key service over HTTP.
     Serve(admin::ServeArgs),
     /// Manage the key service's principals and groups (direct access to its store).
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => protect::audit(a),
         Command::Search(a) => inventory::search(a),
         Command::Report(a) => inventory::report(a),
+        Command::Watch(a) => watch::run(a),
         Command::Serve(a) => admin::serve(a),
         Command::Admin(a) => admin::admin(a),
     };

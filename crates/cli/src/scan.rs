@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod policy;
+pub(crate) mod policy;
 use policy::{fingerprint, Policy, Redo};
 
 #[derive(Args)]
@@ -155,7 +155,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     let last_commit = Mutex::new(Instant::now());
     let policy = Policy {
         labeler: &labeler,
-        how: mamori_label::ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic },
+        how: mamori_label::ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic, apply_default_label: true },
         enforce: a
             .enforce
             .then(|| mamori_label::WriteOptions { preserve_mtime: a.preserve_file_details, ..Default::default() }),

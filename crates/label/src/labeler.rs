@@ -86,6 +86,9 @@ pub struct WriteOptions {
 pub struct ClassifyOptions {
     /// Apply recommended rules as automatic ones (the scanner's RecommendedAsAutomatic).
     pub recommended_as_automatic: bool,
+    /// Give an unlabeled file that no rule matches the policy's default label. The desktop
+    /// watcher leaves it off: it labels what the rules find, not every file people save.
+    pub apply_default_label: bool,
 }
 
 /// Applies the taxonomy and policy to files.
@@ -366,6 +369,9 @@ impl Labeler {
                     };
                     self.outcome(path, OutcomeStatus::Skipped, comment, current_label)
                 }
+            }
+            (None, None) if !how.apply_default_label => {
+                self.outcome(path, OutcomeStatus::Skipped, "No label to apply", None)
             }
             (None, None) => match self.policy.default_label.as_deref().and_then(|d| self.taxonomy.by_id(d)) {
                 Some(d) => self.apply(path, loaded, d, Method::Standard, opts, " (default label)"),

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 /// What an incremental scan redoes for a file it has seen before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Redo {
+pub(crate) enum Redo {
     /// Nothing changed: skip it.
     Nothing,
     /// Only the policy changed: decide its label again from the types the inventory holds.
@@ -18,30 +18,30 @@ pub(super) enum Redo {
 }
 
 /// A short stable digest of what produced a result.
-pub(super) fn fingerprint(s: &str) -> String {
+pub(crate) fn fingerprint(s: &str) -> String {
     blake3::hash(s.as_bytes()).to_hex()[..16].to_string()
 }
 
 /// The label policy as a scan applies it, and the versions its records carry.
-pub(super) struct Policy<'a> {
-    pub(super) labeler: &'a mamori_label::Labeler,
-    pub(super) how: mamori_label::ClassifyOptions,
+pub(crate) struct Policy<'a> {
+    pub(crate) labeler: &'a mamori_label::Labeler,
+    pub(crate) how: mamori_label::ClassifyOptions,
     /// Set by --enforce: how to write labels.
-    pub(super) enforce: Option<mamori_label::WriteOptions>,
+    pub(crate) enforce: Option<mamori_label::WriteOptions>,
     /// mamori, catalog (with the scan options) and policy.
-    pub(super) versions: [String; 3],
+    pub(crate) versions: [String; 3],
     /// With --enforce: protect files whose new label's template protects.
-    pub(super) protect: bool,
+    pub(crate) protect: bool,
     /// The key service client, made at the first file to protect.
-    pub(super) client: Mutex<Option<mamori_protect::Client>>,
+    pub(crate) client: Mutex<Option<mamori_protect::Client>>,
     /// The working directory, read once (std::path::absolute asks the system at each call).
-    pub(super) cwd: PathBuf,
+    pub(crate) cwd: PathBuf,
 }
 
 impl Policy<'_> {
     /// A file's key in the inventory: its path made absolute as std::path::absolute does,
     /// without rebuilding a path that has nothing to normalize.
-    pub(super) fn key(&self, path: &Path) -> Option<String> {
+    pub(crate) fn key(&self, path: &Path) -> Option<String> {
         let joined = self.cwd.join(path);
         let plain = joined.to_str().filter(|s| !s.contains("/./") && !s.contains("//") && !s.ends_with("/."));
         match plain {
@@ -57,7 +57,7 @@ impl Policy<'_> {
     /// attribute, and a rewrite that kept the mtime); with `rehash` the content decides
     /// instead of the times: same size and hash. Only the label decision is redone when just
     /// the policy changed. `now` is the file's metadata (a file that cannot be stat'ed has no size).
-    pub(super) fn redo(&self, path: &Path, last: &Seen, now: &mamori_scan::Scanned, rehash: bool) -> Redo {
+    pub(crate) fn redo(&self, path: &Path, last: &Seen, now: &mamori_scan::Scanned, rehash: bool) -> Redo {
         let [engine, catalog, policy] = &self.versions;
         let v = &last.versions;
         if (&v.engine, &v.catalog) != (engine, catalog) || last.failed {
@@ -79,7 +79,7 @@ impl Policy<'_> {
 
     /// A file whose content is as `last` holds, ready for [`Policy::apply`] to weigh the label
     /// again from the types found last time, without reading the content.
-    pub(super) fn from_record(path: &Path, last: &Record) -> mamori_scan::FileScan {
+    pub(crate) fn from_record(path: &Path, last: &Record) -> mamori_scan::FileScan {
         let mut own = mamori_model::ItemReport::new(path.display().to_string());
         (own.format, own.size, own.status, own.error) =
             (last.format.clone(), last.size, last.status, last.reason.clone());
@@ -104,7 +104,7 @@ impl Policy<'_> {
 
     /// Weighs (or with --enforce applies) the policy to a scanned file, noting the result on
     /// its own report; returns the outcome to print when enforcing.
-    pub(super) fn apply(&self, f: &mut mamori_scan::FileScan) -> Option<mamori_label::Outcome> {
+    pub(crate) fn apply(&self, f: &mut mamori_scan::FileScan) -> Option<mamori_label::Outcome> {
         let (own, _) = f.items.split_last()?;
         if !f.regular || own.nested || own.protection.is_some() {
             return None;
@@ -187,7 +187,7 @@ impl Policy<'_> {
 
     /// The inventory's records of a scanned file: its members' and its own, which carries
     /// the label, the policy's verdict and the types of everything inside it.
-    pub(super) fn records(
+    pub(crate) fn records(
         &self,
         f: &mamori_scan::FileScan,
         root: Option<&std::path::Path>,
