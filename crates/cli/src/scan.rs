@@ -155,7 +155,10 @@ pub fn run(a: ScanArgs) -> anyhow::Result<u8> {
     let last_commit = Mutex::new(Instant::now());
     let policy = Policy {
         labeler: &labeler,
-        how: mamori_label::ClassifyOptions { recommended_as_automatic: a.recommended_as_automatic, apply_default_label: true },
+        how: mamori_label::ClassifyOptions {
+            recommended_as_automatic: a.recommended_as_automatic,
+            apply_default_label: true,
+        },
         enforce: a
             .enforce
             .then(|| mamori_label::WriteOptions { preserve_mtime: a.preserve_file_details, ..Default::default() }),

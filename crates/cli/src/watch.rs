@@ -144,7 +144,11 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
         match mamori_desktop::notify::Notifier::session() {
             Ok(n) => Some(n),
             Err(e) => {
-                log.event("info", &format!("no desktop notifications ({e}); suggestions go to this log"), serde_json::json!({ "message": format!("no desktop notifications: {e}") }));
+                log.event(
+                    "info",
+                    &format!("no desktop notifications ({e}); suggestions go to this log"),
+                    serde_json::json!({ "message": format!("no desktop notifications: {e}") }),
+                );
                 None
             }
         }
@@ -179,14 +183,22 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
         serde_json::json!({ "folders": shown, "state": state_path, "known": known, "threads": threads }),
     );
     let caught_up = c.catch_up(&pool, watcher.existing());
-    c.log.event("ready", &format!("caught up: {caught_up} files changed while not watching"), serde_json::json!({ "files": caught_up }));
+    c.log.event(
+        "ready",
+        &format!("caught up: {caught_up} files changed while not watching"),
+        serde_json::json!({ "files": caught_up }),
+    );
     loop {
         let batch = watcher.next(Duration::from_secs(3600));
         for e in &batch.errors {
             c.log.event("error", e, serde_json::json!({ "message": e }));
         }
         if batch.rescan {
-            c.log.event("rescan", "events were lost (too many at once): looking at every file again", serde_json::json!({}));
+            c.log.event(
+                "rescan",
+                "events were lost (too many at once): looking at every file again",
+                serde_json::json!({}),
+            );
             c.catch_up(&pool, watcher.existing());
         }
         pool.install(|| batch.ready.par_iter().for_each(|p| c.handle(p)));
@@ -230,11 +242,15 @@ impl Classifier<'_> {
         let class = own.and_then(|i| i.classification.clone());
         let (status, comment) = match (&outcome, own) {
             (Some(o), _) => (o.status.as_str().to_string(), o.comment.clone()),
-            (None, Some(i)) if i.protection.is_some() => ("skipped".into(), "protected: its label is in its header".into()),
+            (None, Some(i)) if i.protection.is_some() => {
+                ("skipped".into(), "protected: its label is in its header".into())
+            }
             (None, _) => ("skipped".into(), "not classified".into()),
         };
         let label = class.as_ref().and_then(|c| c.label.clone());
-        let types: Vec<String> = own.map(|i| i.findings.iter().map(|t| format!("{} × {}", t.count, t.type_id)).collect()).unwrap_or_default();
+        let types: Vec<String> = own
+            .map(|i| i.findings.iter().map(|t| format!("{} × {}", t.count, t.type_id)).collect())
+            .unwrap_or_default();
         let fields = serde_json::json!({
             "path": path, "status": status, "comment": comment, "label": label,
             "recommended_label": outcome.as_ref().and_then(|o| o.recommended_label.clone()),
@@ -245,7 +261,14 @@ impl Classifier<'_> {
         if let Some(o) = &outcome {
             self.tell(path, o, label.as_deref(), class.as_ref().and_then(|c| c.recommended_label.as_deref()));
         }
-        let entry = Entry { path: path.to_path_buf(), seen: Seen::of(&after), status, label, comment, at: jiff::Timestamp::now().as_second() };
+        let entry = Entry {
+            path: path.to_path_buf(),
+            seen: Seen::of(&after),
+            status,
+            label,
+            comment,
+            at: jiff::Timestamp::now().as_second(),
+        };
         if let Err(e) = self.state.lock().unwrap_or_else(|p| p.into_inner()).record(entry) {
             self.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
         }
@@ -253,7 +276,11 @@ impl Classifier<'_> {
 
     fn vanished(&self, path: &Path) {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).forget(path);
-        self.log.event("vanished", &format!("{}: gone before it could be classified", path.display()), serde_json::json!({ "path": path }));
+        self.log.event(
+            "vanished",
+            &format!("{}: gone before it could be classified", path.display()),
+            serde_json::json!({ "path": path }),
+        );
     }
 
     /// Tells the person at the desk what was done to their file, or what the policy suggests:
@@ -264,7 +291,11 @@ impl Classifier<'_> {
         let l = self.policy.labeler;
         let (summary, body, urgency) = if o.status == OutcomeStatus::Success && o.label_name.is_some() {
             let label = o.label_name.as_deref().unwrap_or_default();
-            (format!("{name} labeled {label}"), format!("{}\n{why}", path.display()), mamori_desktop::notify::Urgency::Normal)
+            (
+                format!("{name} labeled {label}"),
+                format!("{}\n{why}", path.display()),
+                mamori_desktop::notify::Urgency::Normal,
+            )
         } else if o.status == OutcomeStatus::Failed {
             (format!("{name} could not be labeled"), o.comment.clone(), mamori_desktop::notify::Urgency::Critical)
         } else {
@@ -275,7 +306,11 @@ impl Classifier<'_> {
             let Some(s) = suggested.filter(|s| l.taxonomy.find(s).is_some_and(|s| s.order > current)) else { return };
             (
                 format!("mamori suggests {s} for {name}"),
-                format!("{}\n{why}\nApply it with “{}” in the file manager, or: mamori label set -l '{s}' FILE", path.display(), mamori_desktop::menu::ACTION),
+                format!(
+                    "{}\n{why}\nApply it with “{}” in the file manager, or: mamori label set -l '{s}' FILE",
+                    path.display(),
+                    mamori_desktop::menu::ACTION
+                ),
                 mamori_desktop::notify::Urgency::Normal,
             )
         };
@@ -285,8 +320,16 @@ impl Classifier<'_> {
         };
         let text = format!("{summary} — {}", body.replace('\n', " — "));
         match notified {
-            Ok(id) => self.log.event("notified", &text, serde_json::json!({ "path": path, "summary": summary, "body": body, "id": id })),
-            Err(e) => self.log.event("notice", &text, serde_json::json!({ "path": path, "summary": summary, "body": body, "not_notified": e })),
+            Ok(id) => self.log.event(
+                "notified",
+                &text,
+                serde_json::json!({ "path": path, "summary": summary, "body": body, "id": id }),
+            ),
+            Err(e) => self.log.event(
+                "notice",
+                &text,
+                serde_json::json!({ "path": path, "summary": summary, "body": body, "not_notified": e }),
+            ),
         }
     }
 }

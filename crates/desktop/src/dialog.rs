@@ -34,15 +34,28 @@ impl Dialog {
     }
 
     /// Asks for one of `choices`, `selected` preselected; `None` if cancelled.
-    pub fn choose(&self, title: &str, text: &str, choices: &[Choice], selected: Option<&str>) -> std::io::Result<Option<String>> {
+    pub fn choose(
+        &self,
+        title: &str,
+        text: &str,
+        choices: &[Choice],
+        selected: Option<&str>,
+    ) -> std::io::Result<Option<String>> {
         let on = |c: &Choice| selected == Some(c.key.as_str());
         let mut cmd = match self {
             Dialog::Zenity(p) => {
                 let mut cmd = Command::new(p);
-                cmd.args(["--list", "--radiolist", "--width=640", "--height=420", "--hide-column=2", "--print-column=2"])
-                    .arg(format!("--title={title}"))
-                    .arg(format!("--text={}", markup(text)))
-                    .args(["--column=", "--column=key", "--column=Label", "--column=Description"]);
+                cmd.args([
+                    "--list",
+                    "--radiolist",
+                    "--width=640",
+                    "--height=420",
+                    "--hide-column=2",
+                    "--print-column=2",
+                ])
+                .arg(format!("--title={title}"))
+                .arg(format!("--text={}", markup(text)))
+                .args(["--column=", "--column=key", "--column=Label", "--column=Description"]);
                 for c in choices {
                     cmd.arg(if on(c) { "TRUE" } else { "FALSE" }).args([&c.key, &c.label, &c.detail]);
                 }
@@ -65,7 +78,9 @@ impl Dialog {
         let mut cmd = match self {
             Dialog::Zenity(p) => {
                 let mut cmd = Command::new(p);
-                cmd.args(["--entry", "--width=480"]).arg(format!("--title={title}")).arg(format!("--text={}", markup(text)));
+                cmd.args(["--entry", "--width=480"])
+                    .arg(format!("--title={title}"))
+                    .arg(format!("--text={}", markup(text)));
                 cmd
             }
             Dialog::Kdialog(p) => {

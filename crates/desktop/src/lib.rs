@@ -49,7 +49,10 @@ pub fn config_home() -> Result<PathBuf, Error> {
 fn xdg(var: &str, under_home: &str) -> Result<PathBuf, Error> {
     match std::env::var_os(var).filter(|v| Path::new(v).is_absolute()) {
         Some(v) => Ok(PathBuf::from(v)),
-        None => std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| Path::new(&h).join(under_home)).ok_or(Error::NoHome),
+        None => std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| Path::new(&h).join(under_home))
+            .ok_or(Error::NoHome),
     }
 }
 

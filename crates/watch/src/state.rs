@@ -71,9 +71,9 @@ impl State {
         }
         let file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path).map_err(err)?;
         file.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => err(std::io::Error::other(
-                "another `mamori watch` is using this state file (stop it, or give --state)",
-            )),
+            std::fs::TryLockError::WouldBlock => {
+                err(std::io::Error::other("another `mamori watch` is using this state file (stop it, or give --state)"))
+            }
             std::fs::TryLockError::Error(e) => err(e),
         })?;
         let mut entries = HashMap::new();

@@ -63,7 +63,8 @@ mod tests {
         ] {
             assert!(is_temporary(OsStr::new(t)), "{t}");
         }
-        for d in ["report.docx", "payroll.xlsx", "マイナンバー一覧.csv", ".bashrc", "notes.swp.txt", "tmp.csv", "4914"] {
+        for d in ["report.docx", "payroll.xlsx", "マイナンバー一覧.csv", ".bashrc", "notes.swp.txt", "tmp.csv", "4914"]
+        {
             assert!(!is_temporary(OsStr::new(d)), "{d}");
         }
         assert!(is_temporary_dir(OsStr::new(".git")) && is_temporary_dir(OsStr::new(".Trash-1000")));
