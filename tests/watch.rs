@@ -24,7 +24,7 @@ struct Watching {
 impl Watching {
     fn start(folder: &Path, home: &Path, extra: &[&str]) -> Watching {
         let mut child = Command::new(MAMORI)
-            .args(["watch", "--log-format", "jsonl", "--no-protect", "--no-notify", "--settle-ms", "300"])
+            .args(["watch", "--log-format", "jsonl", "--no-notify", "--settle-ms", "300"])
             .arg(folder)
             .args(extra)
             .env("MAMORI_HOME", home)
@@ -124,7 +124,7 @@ fn label_of(path: &Path) -> Value {
 #[test]
 fn a_saved_file_with_my_numbers_is_labeled_once_and_a_restart_redoes_nothing() {
     let (_dir, folder, home) = setup();
-    let mut w = Watching::start(&folder, &home, &[]);
+    let mut w = Watching::start(&folder, &home, &["--no-protect"]);
 
     // a plain write
     let roster = folder.join("roster.txt");
@@ -162,7 +162,7 @@ fn a_saved_file_with_my_numbers_is_labeled_once_and_a_restart_redoes_nothing() {
 
     // a restart skips what is done, and catches up with what changed meanwhile
     std::fs::write(&menu, format!("ramen on Tuesday\n{}", my_numbers())).unwrap();
-    let mut w = Watching::start(&folder, &home, &[]);
+    let mut w = Watching::start(&folder, &home, &["--no-protect"]);
     assert_eq!(w.seen.last().unwrap()["files"], 1, "{:#?}", w.seen);
     assert_eq!(w.count("classified", &menu), 1);
     assert_eq!(label_of(&menu), "Confidential/Restricted");
@@ -173,7 +173,7 @@ fn a_saved_file_with_my_numbers_is_labeled_once_and_a_restart_redoes_nothing() {
 #[test]
 fn a_label_a_person_chose_is_never_lowered_nor_replaced() {
     let (_dir, folder, home) = setup();
-    let mut w = Watching::start(&folder, &home, &["--default-label"]);
+    let mut w = Watching::start(&folder, &home, &["--no-protect", "--default-label"]);
     let set = |path: &Path, label: &str| {
         let out = Command::new(MAMORI).args(["label", "set", "-l", label]).arg(path).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -216,7 +216,7 @@ fn a_document_saved_by_libreoffice_is_labeled() {
         return;
     }
     let (dir, folder, home) = setup();
-    let mut w = Watching::start(&folder, &home, &[]);
+    let mut w = Watching::start(&folder, &home, &["--no-protect"]);
     let source = dir.path().join("payroll.txt");
     std::fs::write(&source, my_numbers()).unwrap();
     let profile = format!("-env:UserInstallation=file://{}", dir.path().join("lo-profile").display());
@@ -244,7 +244,7 @@ fn a_document_saved_by_libreoffice_is_labeled() {
 #[test]
 fn a_thousand_files_dropped_at_once_are_all_labeled() {
     let (_dir, folder, home) = setup();
-    let mut w = Watching::start(&folder, &home, &[]);
+    let mut w = Watching::start(&folder, &home, &["--no-protect"]);
     let pid = w.child.id();
     let sensitive = my_numbers();
     let started = Instant::now();
@@ -278,4 +278,30 @@ fn a_thousand_files_dropped_at_once_are_all_labeled() {
     assert_eq!(w.count("classified", &folder.join("file-0000.txt")), 1);
     // bounded memory: the watcher holds paths, not contents
     assert!(kb("VmHWM:") < 512 * 1024, "peak RSS {} kB", kb("VmHWM:"));
+}
+
+#[test]
+fn with_an_identity_a_protecting_label_protects_the_saved_file_in_place() {
+    let (_dir, folder, home) = setup();
+    let init = Command::new(MAMORI)
+        .args(["id", "init", "--name", "alice@example.com"])
+        .env("MAMORI_HOME", &home)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let mut w = Watching::start(&folder, &home, &[]);
+    let roster = folder.join("roster.txt");
+    std::fs::write(&roster, my_numbers()).unwrap();
+    let e = w.classified(&roster);
+    assert_eq!(e["status"], "success", "{e}");
+    assert!(e["comment"].as_str().unwrap().contains("protected (document"), "{e}");
+    let s = Command::new(MAMORI).args(["status", "--json"]).arg(&roster).env("MAMORI_HOME", &home).output().unwrap();
+    let s: Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert_eq!((s["is_protected"].as_bool(), s["label_name"].as_str()), (Some(true), Some("Restricted")), "{s}");
+    // the encrypted file replacing the plain one is the watcher's own write
+    w.nothing_for(&roster, Duration::from_secs(3));
+    // and it opens for alice
+    let open = Command::new(MAMORI).arg("open").arg(&roster).env("MAMORI_HOME", &home).output().unwrap();
+    assert!(open.status.success(), "{}", String::from_utf8_lossy(&open.stderr));
+    assert_eq!(String::from_utf8(open.stdout).unwrap(), my_numbers());
 }

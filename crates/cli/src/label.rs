@@ -59,8 +59,12 @@ pub enum LabelCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The label: its name, `Parent/Sublabel`, or its GUID.
-        #[arg(long, short = 'l')]
-        label: String,
+        #[arg(long, short = 'l', required_unless_present = "interactive")]
+        label: Option<String>,
+        /// Show the current label and choose the new one at the terminal (asks for a
+        /// justification when lowering, protects when the label says so).
+        #[arg(long, conflicts_with_all = ["label", "json"])]
+        interactive: bool,
         /// Why a label is lowered (required by the policy; without it such files are skipped).
         #[arg(long)]
         justification: Option<String>,
@@ -289,8 +293,14 @@ fn write_options(w: &WriteArgs, justification: Option<String>, what_if: bool) ->
 
 pub fn label(c: LabelCommand) -> anyhow::Result<u8> {
     match c {
-        LabelCommand::Set { paths, label, justification, method, write } => {
+        LabelCommand::Set { paths, interactive: true, write, .. } => {
             let labeler = write.labels.load()?;
+            let mut terminal = crate::chooser::Terminal { input: std::io::stdin().lock() };
+            crate::chooser::run(&labeler, &files(&paths)?, &mut terminal, true)
+        }
+        LabelCommand::Set { paths, label, justification, method, write, .. } => {
+            let labeler = write.labels.load()?;
+            let label = label.context("--label is required")?;
             let target = labeler.taxonomy.applicable(&label)?.clone();
             let opts = write_options(&write, justification, false);
             let files = files(&paths)?;

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod chooser;
+mod desktop;
 mod eval;
 mod id;
 mod inventory;
@@ -75,6 +77,9 @@ enum Command {
     Report(inventory::ReportArgs),
     /// Label files as they are saved in watched folders (the desktop classifier).
     Watch(watch::WatchArgs),
+    /// The "Classify and protect with mamori" action in file managers, and its chooser.
+    #[command(subcommand)]
+    Desktop(desktop::DesktopCommand),
     /// Run the key service over HTTP.
     Serve(admin::ServeArgs),
     /// Manage the key service's principals and groups (direct access to its store).
@@ -104,6 +109,7 @@ fn main() -> ExitCode {
         Command::Search(a) => inventory::search(a),
         Command::Report(a) => inventory::report(a),
         Command::Watch(a) => watch::run(a),
+        Command::Desktop(c) => desktop::run(c),
         Command::Serve(a) => admin::serve(a),
         Command::Admin(a) => admin::admin(a),
     };

@@ -339,7 +339,12 @@ fn service(a: &WatchArgs, folders: &[PathBuf]) -> anyhow::Result<u8> {
     use mamori_desktop::service;
     let config = mamori_desktop::config_home()?;
     let systemctl = |args: &[&str]| {
-        std::process::Command::new("systemctl").arg("--user").args(args).status().is_ok_and(|s| s.success())
+        let run = std::process::Command::new("systemctl")
+            .arg("--user")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status();
+        run.is_ok_and(|s| s.success())
     };
     if a.uninstall_service {
         let _ = systemctl(&["disable", "--now", service::UNIT]);

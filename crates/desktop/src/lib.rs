@@ -34,7 +34,7 @@ pub enum Error {
 }
 
 /// The line that marks a file as written by mamori (checked before removing or replacing it).
-pub const MARKER: &str = "Written by `mamori desktop install`";
+pub const MARKER: &str = "Written by mamori";
 
 /// `$XDG_DATA_HOME`, else `~/.local/share`.
 pub fn data_home() -> Result<PathBuf, Error> {

@@ -24,21 +24,21 @@ pub fn install(data: &Path, exe: &Path) -> Result<Vec<PathBuf>, Error> {
     let [nautilus, dolphin6, dolphin5, nemo] = <[PathBuf; 4]>::try_from(files(data)).expect("four files");
     // Nautilus runs a script in the folder shown, with the selected files as arguments
     let script = format!(
-        "#!/bin/sh\n# {MARKER}: {ACTION}.\n# Nautilus passes the selected files as arguments.\nexec {} desktop classify -- \"$@\"\n",
+        "#!/bin/sh\n# {MARKER} (`mamori desktop install`; `mamori desktop uninstall` removes it): {ACTION}.\n# Nautilus passes the selected files as arguments.\nexec {} desktop classify -- \"$@\"\n",
         shell_quote(&exe)
     );
     write_ours(&nautilus, &script, 0o755)?;
     // Plasma 6 runs a service menu from the user's folder only if it is executable
     let exec = format!("{} desktop classify -- %F", exec_quote(&exe));
     let service = format!(
-        "# {MARKER}.\n[Desktop Entry]\nType=Service\nMimeType=application/octet-stream;all/allfiles;\n\
+        "# {MARKER} (`mamori desktop install`; `mamori desktop uninstall` removes it).\n[Desktop Entry]\nType=Service\nMimeType=application/octet-stream;all/allfiles;\n\
          X-KDE-ServiceTypes=KonqPopupMenu/Plugin\nX-KDE-Priority=TopLevel\nActions=classify;\n\n\
          [Desktop Action classify]\nName={ACTION}\nIcon=security-high\nExec={exec}\n"
     );
     write_ours(&dolphin6, &service, 0o755)?;
     write_ours(&dolphin5, &service, 0o755)?;
     let action = format!(
-        "# {MARKER}.\n[Nemo Action]\nName={ACTION}\nComment=Show and change the sensitivity label of the selected files\n\
+        "# {MARKER} (`mamori desktop install`; `mamori desktop uninstall` removes it).\n[Nemo Action]\nName={ACTION}\nComment=Show and change the sensitivity label of the selected files\n\
          Exec={exec}\nIcon-Name=security-high\nSelection=notnone\nExtensions=any;\n"
     );
     write_ours(&nemo, &action, 0o644)?;

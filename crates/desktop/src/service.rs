@@ -20,7 +20,7 @@ pub fn unit(exe: &Path, args: &[String], env: &[(String, String)]) -> String {
         exec.push_str(&quote(a));
     }
     let mut text = format!(
-        "# {MARKER} (mamori watch --install-service).\n[Unit]\n\
+        "# {MARKER} (`mamori watch --install-service`; `mamori watch --uninstall-service` removes it).\n[Unit]\n\
          Description=mamori desktop classifier: labels files saved in watched folders\n\n\
          [Service]\nType=simple\nExecStart={exec}\nRestart=on-failure\nRestartSec=5\n\
          # stay out of the way of the person at the desk\nNice=10\nIOSchedulingClass=idle\n"

@@ -1,0 +1,240 @@
+//! The desktop side: the label chooser at the terminal, the file-manager actions, the watcher's
+//! user service, and desktop notifications over a real D-Bus session bus.
+
+mod common;
+
+use serde_json::Value;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MAMORI: &str = env!("CARGO_BIN_EXE_mamori");
+
+fn mamori(home: &Path) -> Command {
+    let mut c = Command::new(MAMORI);
+    c.env("MAMORI_HOME", home).env("XDG_DATA_HOME", home.join("data")).env("XDG_CONFIG_HOME", home.join("config"));
+    c.env_remove("MAMORI_LABELS").env_remove("MAMORI_KEY_SERVICE").env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    c
+}
+
+/// Runs `label set --interactive` on `file`, answering with `answers`; (exit code, stdout, stderr).
+fn choose(home: &Path, file: &Path, answers: &str) -> (i32, String, String) {
+    let mut child = mamori(home)
+        .args(["label", "set", "--interactive"])
+        .arg(file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap(), s(&out.stdout), s(&out.stderr))
+}
+
+fn status(home: &Path, file: &Path) -> Value {
+    let out = mamori(home).args(["status", "--json"]).arg(file).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_terminal_chooser_shows_the_label_asks_why_on_a_downgrade_and_applies() {
+    let dir = common::scratch();
+    let file = dir.path().join("plan.txt");
+    std::fs::write(&file, "the plan\n").unwrap();
+    let home = dir.path().join("home");
+
+    // 1 is Public, with nothing on the file yet: applied as a person's choice
+    let (code, out, err) = choose(&home, &file, "1\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("plan.txt: no label") && err.contains("1) Public"), "{err}");
+    assert!(out.contains("success") && out.contains("labeled Public"), "{out}");
+    let s = status(&home, &file);
+    assert_eq!((s["label_name"].as_str(), s["labeling_method"].as_str()), (Some("Public"), Some("Privileged")));
+
+    // a wrong number is asked again; 4 (Restricted) protects, which needs an identity
+    let (code, out, err) = choose(&home, &file, "9\n4\n");
+    assert!(err.contains("\"9\" is not one of 1–5"), "{err}");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("not protected") && out.contains("mamori id init"), "{out}");
+    assert_eq!(status(&home, &file)["label_name"], "Restricted");
+    assert!(err.contains("plan.txt: Public (chosen by a person)"), "{err}");
+
+    // lowering needs a justification: none given (end of input) changes nothing
+    let (code, _, err) = choose(&home, &file, "1\n");
+    assert_eq!(code, 0);
+    assert!(err.contains("plan.txt: Confidential/Restricted (chosen by a person)"), "{err}");
+    assert!(err.contains("Public is less sensitive than the current label: why?"), "{err}");
+    assert_eq!(status(&home, &file)["label_name"], "Restricted");
+    // with one, it is lowered and the reason noted
+    let (code, out, _) = choose(&home, &file, "1\nreviewed: nothing confidential\n");
+    assert_eq!(code, 0);
+    assert!(out.contains("(justification: reviewed: nothing confidential)"), "{out}");
+    assert_eq!(status(&home, &file)["label_name"], "Public");
+    // cancelling (Enter) changes nothing
+    let (code, out, _) = choose(&home, &file, "\n");
+    assert_eq!((code, out.as_str()), (0, ""));
+
+    // with an identity, a protecting label protects the file in place
+    assert!(mamori(&home).args(["id", "init", "--name", "alice@example.com"]).output().unwrap().status.success());
+    let (code, out, err) = choose(&home, &file, "3\n");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("protected (document"), "{out}");
+    let s = status(&home, &file);
+    assert_eq!((s["is_protected"].as_bool(), s["label_name"].as_str()), (Some(true), Some("All Employees")));
+}
+
+#[test]
+fn the_menu_action_installs_into_each_file_manager_and_uninstalls() {
+    let dir = common::scratch();
+    let home = dir.path();
+    let out = mamori(home).args(["desktop", "install"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = home.join("data/nautilus/scripts/Classify and protect with mamori");
+    let dolphin = home.join("data/kio/servicemenus/mamori-classify.desktop");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.starts_with("#!/bin/sh\n") && text.contains(&format!("exec {MAMORI} desktop classify -- \"$@\"")));
+    let menu = std::fs::read_to_string(&dolphin).unwrap();
+    assert!(menu.contains(&format!("Exec={MAMORI} desktop classify -- %F")), "{menu}");
+    assert!(home.join("data/nemo/actions/mamori-classify.nemo_action").exists());
+
+    // the script as Nautilus runs it, with no display and no terminal: a clear error
+    let file = home.join("a.txt");
+    std::fs::write(&file, "x").unwrap();
+    let run = Command::new(&script)
+        .arg(&file)
+        .env("MAMORI_HOME", home)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("install zenity"), "{run:?}");
+
+    let out = mamori(home).args(["desktop", "uninstall"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!script.exists() && !dolphin.exists());
+    assert!(String::from_utf8_lossy(&mamori(home).args(["desktop", "uninstall"]).output().unwrap().stdout)
+        .contains("nothing to remove"));
+}
+
+#[test]
+fn the_watcher_installs_as_a_systemd_user_unit() {
+    if !common::programs_present("watch service", &[("systemd-analyze", &["systemd-analyze", "--version"])]) {
+        return;
+    }
+    let dir = common::scratch();
+    let home = dir.path();
+    let folder = home.join("My Documents");
+    std::fs::create_dir(&folder).unwrap();
+    let out = mamori(home)
+        .args(["watch", "--install-service", "--no-protect", "--log-file"])
+        .arg(home.join("watch.log"))
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let unit = home.join("config/systemd/user/mamori-watch.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    let folder = folder.canonicalize().unwrap();
+    let want = format!("ExecStart={MAMORI} watch \"{}\" --no-protect --log-file", folder.display());
+    assert!(text.contains(&want), "{text}");
+    assert!(text.contains(&format!("Environment=MAMORI_HOME={}", home.display())), "{text}");
+    // systemd itself reads the unit and finds nothing wrong
+    let verify = Command::new("systemd-analyze").arg("verify").arg(&unit).output().unwrap();
+    assert!(verify.status.success() && verify.stderr.is_empty(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let out = mamori(home).args(["watch", "--uninstall-service"]).arg(&folder).output().unwrap();
+    assert!(out.status.success());
+    assert!(!unit.exists());
+}
+
+/// A notification server on a private session bus, recording the summaries it is sent.
+fn notification_server(address: &str) -> std::sync::mpsc::Receiver<(String, String)> {
+    let conn = zbus::blocking::connection::Builder::address(address)
+        .unwrap()
+        .name("org.freedesktop.Notifications")
+        .unwrap()
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        type Notify = (
+            String,
+            u32,
+            String,
+            String,
+            String,
+            Vec<String>,
+            std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
+            i32,
+        );
+        for msg in zbus::blocking::MessageIterator::from(&conn) {
+            let Ok(msg) = msg else { break };
+            let header = msg.header();
+            if header.member().is_some_and(|m| m.as_str() == "Notify") {
+                let (app, _, _, summary, body, ..): Notify = msg.body().deserialize().unwrap();
+                assert_eq!(app, "mamori");
+                conn.reply(&header, &(42u32,)).unwrap();
+                let _ = tx.send((summary, body));
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn the_watcher_notifies_over_the_session_bus() {
+    if !common::programs_present("watch notifications", &[("dbus-daemon", &["dbus-daemon", "--version"])]) {
+        return;
+    }
+    let dir = common::scratch();
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut address = String::new();
+    std::io::BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
+    let address = address.trim().to_string();
+    let notices = notification_server(&address);
+
+    let folder = dir.path().join("Documents");
+    std::fs::create_dir(&folder).unwrap();
+    let home = dir.path().join("home");
+    let mut watcher = mamori(&home)
+        .args(["watch", "--no-protect", "--log-format", "jsonl", "--log-file"])
+        .arg(dir.path().join("watch.log"))
+        .arg(&folder)
+        .env("DBUS_SESSION_BUS_ADDRESS", &address)
+        .spawn()
+        .unwrap();
+    // once it is watching
+    let end = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(dir.path().join("watch.log")).is_ok_and(|l| l.contains("\"ready\"")) {
+        assert!(Instant::now() < end, "the watcher did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let roster = std::fs::read_to_string(common::repo("corpus/share/hr/roster-utf8.txt")).unwrap();
+    std::fs::write(folder.join("roster.txt"), roster).unwrap();
+    let got = notices.recv_timeout(Duration::from_secs(60));
+    // the watcher logs the id the server replied with
+    let log = dir.path().join("watch.log");
+    let notified = |l: &str| l.contains("\"event\":\"notified\"") && l.contains("\"id\":42");
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.lines().any(notified)) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    let _ = bus.kill();
+    let _ = bus.wait();
+    let (summary, body) = got.expect("a notification");
+    assert_eq!(summary, "roster.txt labeled Confidential/Restricted");
+    assert!(body.contains("jp-my-number"), "{body}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.lines().any(notified), "{log}");
+}
