@@ -238,3 +238,132 @@ fn the_watcher_notifies_over_the_session_bus() {
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.lines().any(notified), "{log}");
 }
+
+/// An X server of its own (Xvfb) for the file-manager action's dialogs, driven by xdotool as a
+/// person would: the keyboard and the pointer, through the XTEST extension.
+struct Screen {
+    xvfb: std::process::Child,
+    display: String,
+}
+
+impl Screen {
+    fn start() -> Screen {
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut n = String::new();
+        std::io::BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut n).unwrap();
+        Screen { xvfb, display: format!(":{}", n.trim()) }
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool").args(args).env("DISPLAY", &self.display).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits for the next dialog of mamori's to show, points at its middle, and sends `keys`
+    /// (`type:TEXT` types TEXT) until it closes.
+    fn answer(&self, click: bool, keys: &[&str]) {
+        let end = Instant::now() + Duration::from_secs(60);
+        let id = loop {
+            let ids = self.xdotool(&["search", "--onlyvisible", "--name", "Classify and protect with mamori"]);
+            // the last one has closed (X reuses window ids, so they cannot tell dialogs apart)
+            if let Some(id) = ids.lines().next() {
+                break id.to_string();
+            }
+            assert!(Instant::now() < end, "no dialog showed");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let geometry = self.xdotool(&["getwindowgeometry", "--shell", &id]);
+        let get = |k: &str| -> i32 {
+            geometry.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().trim().parse().unwrap()
+        };
+        let (x, y) = (get("X") + get("WIDTH") / 2, get("Y") + get("HEIGHT") / 2);
+        // keys sent before the dialog is ready for them are lost: send them again (they are
+        // idempotent) until it closes
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(500));
+            self.xdotool(&["mousemove", &x.to_string(), &y.to_string()]);
+            if click {
+                self.xdotool(&["click", "1"]);
+            }
+            for k in keys {
+                match k.strip_prefix("type:") {
+                    Some(text) => self.xdotool(&["type", "--delay", "20", text]),
+                    None => self.xdotool(&["key", k]),
+                };
+            }
+            let closed = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < closed {
+                if !self
+                    .xdotool(&["search", "--onlyvisible", "--name", "Classify and protect with mamori"])
+                    .lines()
+                    .any(|l| l == id)
+                {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("the dialog did not take the keys {keys:?}");
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+    }
+}
+
+#[test]
+fn the_file_manager_action_opens_a_chooser_that_relabels_with_a_justification() {
+    // zenity and xdotool want a display even to print their version
+    let tools: [(&str, &[&str]); 3] = [
+        ("Xvfb", &["Xvfb", "-help"]),
+        ("zenity", &["sh", "-c", "command -v zenity"]),
+        ("xdotool", &["sh", "-c", "command -v xdotool"]),
+    ];
+    if !common::programs_present("file-manager chooser", &tools) {
+        return;
+    }
+    let dir = common::scratch();
+    let home = dir.path();
+    assert!(mamori(home).args(["desktop", "install"]).output().unwrap().status.success());
+    let file = home.join("plan.txt");
+    std::fs::write(&file, "the plan\n").unwrap();
+    assert!(mamori(home)
+        .args(["label", "set", "-l", "Confidential/Restricted"])
+        .arg(&file)
+        .output()
+        .unwrap()
+        .status
+        .success());
+
+    // what Nautilus runs when the action is chosen on plan.txt
+    let screen = Screen::start();
+    let script = home.join("data/nautilus/scripts/Classify and protect with mamori");
+    let action = Command::new(&script)
+        .arg(&file)
+        .current_dir(home)
+        .env("MAMORI_HOME", home)
+        .env("DISPLAY", &screen.display)
+        .env_remove("XDG_CURRENT_DESKTOP")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the chooser: the first row is Public; then the justification; then the results
+    screen.answer(true, &["Home", "Return"]);
+    screen.answer(false, &["ctrl+a", "type:reviewed: nothing confidential", "Return"]);
+    screen.answer(false, &["Return"]);
+    let out = action.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = status(home, &file);
+    assert_eq!((s["label_name"].as_str(), s["labeling_method"].as_str()), (Some("Public"), Some("Privileged")), "{s}");
+}

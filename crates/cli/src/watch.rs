@@ -232,8 +232,7 @@ impl Classifier<'_> {
             file,
             items: items.into_inner().unwrap_or_else(|p| p.into_inner()),
         };
-        let gone = |f: &mamori_scan::FileScan| !f.path.exists();
-        if gone(&f) {
+        if !path.exists() {
             return self.vanished(path);
         }
         let outcome = self.policy.apply(&mut f);
@@ -248,15 +247,18 @@ impl Classifier<'_> {
             (None, _) => ("skipped".into(), "not classified".into()),
         };
         let label = class.as_ref().and_then(|c| c.label.clone());
-        let types: Vec<String> = own
-            .map(|i| i.findings.iter().map(|t| format!("{} × {}", t.count, t.type_id)).collect())
-            .unwrap_or_default();
+        // what the file and everything inside it hold
+        let found = mamori_model::Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));
+        let types: Vec<serde_json::Value> = found
+            .iter()
+            .map(|t| serde_json::json!({ "type": t.type_id, "count": t.count, "confidence": t.confidence }))
+            .collect();
         let fields = serde_json::json!({
-            "path": path, "status": status, "comment": comment, "label": label,
+            "path": path, "status": status, "comment": comment, "label": label, "types": types,
             "recommended_label": outcome.as_ref().and_then(|o| o.recommended_label.clone()),
-            "types": own.map(|i| &i.findings).map(|f| f.iter().map(|t| serde_json::json!({"type": t.type_id, "count": t.count, "confidence": t.confidence})).collect::<Vec<_>>()),
         });
-        let found = if types.is_empty() { String::new() } else { format!(" [{}]", types.join(", ")) };
+        let found: Vec<String> = found.iter().map(|t| format!("{} × {}", t.count, t.type_id)).collect();
+        let found = if found.is_empty() { String::new() } else { format!(" [{}]", found.join(", ")) };
         self.log.event("classified", &format!("{status} {}: {comment}{found}", path.display()), fields);
         if let Some(o) = &outcome {
             self.tell(path, o, label.as_deref(), class.as_ref().and_then(|c| c.recommended_label.as_deref()));
@@ -297,7 +299,11 @@ impl Classifier<'_> {
                 mamori_desktop::notify::Urgency::Normal,
             )
         } else if o.status == OutcomeStatus::Failed {
-            (format!("{name} could not be labeled"), o.comment.clone(), mamori_desktop::notify::Urgency::Critical)
+            (
+                format!("mamori could not finish with {name}"),
+                o.comment.clone(),
+                mamori_desktop::notify::Urgency::Critical,
+            )
         } else {
             // a recommended label above the current one, or an automatic one above a label a
             // person chose (which is never replaced): the person decides

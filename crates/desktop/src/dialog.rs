@@ -44,20 +44,16 @@ impl Dialog {
         let on = |c: &Choice| selected == Some(c.key.as_str());
         let mut cmd = match self {
             Dialog::Zenity(p) => {
+                // a plain list (not --radiolist, whose buttons the keyboard cannot toggle):
+                // a double click, or Enter on a row, chooses it
                 let mut cmd = Command::new(p);
-                cmd.args([
-                    "--list",
-                    "--radiolist",
-                    "--width=640",
-                    "--height=420",
-                    "--hide-column=2",
-                    "--print-column=2",
-                ])
-                .arg(format!("--title={title}"))
-                .arg(format!("--text={}", markup(text)))
-                .args(["--column=", "--column=key", "--column=Label", "--column=Description"]);
+                cmd.args(["--list", "--width=860", "--height=420", "--hide-column=1", "--print-column=1"])
+                    .arg(format!("--title={title}"))
+                    .arg(format!("--text={}", markup(text)))
+                    .args(["--column=key", "--column=Label", "--column=Description"]);
                 for c in choices {
-                    cmd.arg(if on(c) { "TRUE" } else { "FALSE" }).args([&c.key, &c.label, &c.detail]);
+                    let label = if on(c) { format!("{} (current)", c.label) } else { c.label.clone() };
+                    cmd.args([&c.key, &label, &c.detail]);
                 }
                 cmd
             }
