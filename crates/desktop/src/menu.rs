@@ -45,12 +45,15 @@ pub fn install(data: &Path, exe: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(vec![nautilus, dolphin6, dolphin5, nemo])
 }
 
-/// Removes what `install` wrote (only files carrying mamori's marker); the files removed.
+/// Removes what `install` wrote; the files removed. A file of the same name that mamori did
+/// not write is left where it is.
 pub fn uninstall(data: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut removed = Vec::new();
     for f in files(data) {
-        if remove_ours(&f)? {
-            removed.push(f);
+        match remove_ours(&f) {
+            Ok(true) => removed.push(f),
+            Ok(false) | Err(Error::NotOurs { .. }) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(removed)
@@ -101,10 +104,9 @@ mod tests {
         // a user's own file in the way is neither replaced nor removed
         std::fs::write(&written[3], "[Nemo Action]\nName=mine\n").unwrap();
         assert!(matches!(install(dir.path(), exe), Err(Error::NotOurs { .. })));
-        assert!(matches!(uninstall(dir.path()), Err(Error::NotOurs { .. })));
-        std::fs::remove_file(&written[3]).unwrap();
         assert_eq!(uninstall(dir.path()).unwrap().len(), 3);
-        assert!(written.iter().all(|f| !f.exists()));
+        assert!(written[..3].iter().all(|f| !f.exists()));
+        assert_eq!(std::fs::read_to_string(&written[3]).unwrap(), "[Nemo Action]\nName=mine\n");
     }
 
     #[test]
