@@ -266,15 +266,25 @@ impl Screen {
 
     /// Waits for the next dialog of mamori's to show, points at its middle, and sends `keys`
     /// (`type:TEXT` types TEXT) until it closes.
-    fn answer(&self, click: bool, keys: &[&str]) {
-        let end = Instant::now() + Duration::from_secs(60);
+    fn answer(&self, action: &mut std::process::Child, click: bool, keys: &[&str]) {
+        let end = Instant::now() + Duration::from_secs(120);
         let id = loop {
             let ids = self.xdotool(&["search", "--onlyvisible", "--name", "Classify and protect with mamori"]);
             // the last one has closed (X reuses window ids, so they cannot tell dialogs apart)
             if let Some(id) = ids.lines().next() {
                 break id.to_string();
             }
-            assert!(Instant::now() < end, "no dialog showed");
+            if let Some(status) = action.try_wait().unwrap() {
+                let mut err = String::new();
+                let _ = std::io::Read::read_to_string(action.stderr.as_mut().unwrap(), &mut err);
+                panic!("the chooser ended ({status}) before its dialog showed: {err}");
+            }
+            if Instant::now() > end {
+                let windows = self.xdotool(&["search", "--name", ""]);
+                let names: Vec<String> =
+                    windows.lines().map(|w| self.xdotool(&["getwindowname", w]).trim().to_string()).collect();
+                panic!("no dialog showed; windows: {names:?}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         };
         let geometry = self.xdotool(&["getwindowgeometry", "--shell", &id]);
@@ -346,22 +356,24 @@ fn the_file_manager_action_opens_a_chooser_that_relabels_with_a_justification() 
     // what Nautilus runs when the action is chosen on plan.txt
     let screen = Screen::start();
     let script = home.join("data/nautilus/scripts/Classify and protect with mamori");
-    let action = Command::new(&script)
+    let mut action = Command::new(&script)
         .arg(&file)
         .current_dir(home)
         .env("MAMORI_HOME", home)
         .env("DISPLAY", &screen.display)
         .env_remove("XDG_CURRENT_DESKTOP")
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        // no accessibility bus here: GTK would wait for it
+        .env("NO_AT_BRIDGE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // the chooser: the first row is Public; then the justification; then the results
-    screen.answer(true, &["Home", "Return"]);
-    screen.answer(false, &["ctrl+a", "type:reviewed: nothing confidential", "Return"]);
-    screen.answer(false, &["Return"]);
+    screen.answer(&mut action, true, &["Home", "Return"]);
+    screen.answer(&mut action, false, &["ctrl+a", "type:reviewed: nothing confidential", "Return"]);
+    screen.answer(&mut action, false, &["Return"]);
     let out = action.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = status(home, &file);

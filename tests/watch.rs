@@ -305,3 +305,17 @@ fn with_an_identity_a_protecting_label_protects_the_saved_file_in_place() {
     assert!(open.status.success(), "{}", String::from_utf8_lossy(&open.stderr));
     assert_eq!(String::from_utf8(open.stdout).unwrap(), my_numbers());
 }
+
+#[test]
+fn a_watched_home_folder_holding_the_state_file_does_not_feed_on_itself() {
+    let (_dir, folder, _) = setup();
+    let home = folder.join(".config/mamori");
+    let mut w = Watching::start(&folder, &home, &["--no-protect"]);
+    let roster = folder.join("roster.txt");
+    std::fs::write(&roster, my_numbers()).unwrap();
+    w.classified(&roster);
+    // the state file was written: no event of it comes back as a save
+    let state = home.join("watch-state.jsonl").canonicalize().unwrap();
+    w.nothing_for(&state, Duration::from_secs(3));
+    assert_eq!(w.seen.iter().filter(|e| e["event"] == "classified").count(), 1, "{:#?}", w.seen);
+}

@@ -172,21 +172,7 @@ pub(crate) fn run(labeler: &Labeler, files: &[PathBuf], ask: &mut dyn Ask, prote
             Some(l) => {
                 let mut o = labeler.set(f, l, Method::Privileged, &opts);
                 if protect && o.status != OutcomeStatus::Failed && l.protection.is_some() {
-                    let c = match client.take() {
-                        Some(c) => Ok(c),
-                        None => crate::protect::enforce_client(),
-                    };
-                    match c.and_then(|c| crate::protect::protect_with_label(&c, labeler, l, f).map(|h| (c, h))) {
-                        Ok((c, h)) => {
-                            o.status = OutcomeStatus::Success;
-                            o.comment.push_str(&format!("; protected (document {})", h.content_id));
-                            client = Some(c);
-                        }
-                        Err(e) => {
-                            o.status = OutcomeStatus::Failed;
-                            o.comment.push_str(&format!("; not protected: {e:#}"));
-                        }
-                    }
+                    crate::protect::protect_labeled(&mut client, labeler, l, f, &mut o);
                 }
                 o
             }

@@ -139,7 +139,7 @@ fn label_request(
 }
 
 /// Protects `file` in place with `label`'s template (`scan --enforce`); what its header says.
-pub(crate) fn protect_with_label(
+fn protect_with_label(
     client: &Client,
     labeler: &mamori_label::Labeler,
     label: &mamori_label::Label,
@@ -153,9 +153,34 @@ pub(crate) fn protect_with_label(
     }
 }
 
-/// The client of the configured key service, for `scan --enforce`.
-pub(crate) fn enforce_client() -> anyhow::Result<Client> {
-    client().context("protecting needs an identity (`mamori id init`) and a key service")
+/// Protects a file just labeled `label`, as its template says, noting the result in `o`; the
+/// key service client is made at the first file and kept in `slot` (`scan --enforce`, `watch`,
+/// the label chooser).
+pub(crate) fn protect_labeled(
+    slot: &mut Option<Client>,
+    labeler: &mamori_label::Labeler,
+    label: &mamori_label::Label,
+    path: &Path,
+    o: &mut mamori_label::Outcome,
+) -> Option<mamori_model::Protection> {
+    let client = match slot {
+        Some(c) => Ok(c),
+        None => client()
+            .context("protecting needs an identity (`mamori id init`) and a key service")
+            .map(|c| slot.insert(c)),
+    };
+    match client.and_then(|c| protect_with_label(c, labeler, label, path)) {
+        Ok(p) => {
+            o.status = mamori_label::OutcomeStatus::Success;
+            o.comment.push_str(&format!("; protected (document {})", p.content_id));
+            Some(p)
+        }
+        Err(e) => {
+            o.status = mamori_label::OutcomeStatus::Failed;
+            o.comment.push_str(&format!("; not protected: {e:#}"));
+            None
+        }
+    }
 }
 
 /// What became of one file.

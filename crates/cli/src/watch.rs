@@ -174,7 +174,11 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     // watch first, then catch up: a file saved meanwhile is in one or the other
     let settle = Duration::from_millis(a.settle_ms);
-    let mut watcher = Watcher::new(&folders, mamori_watch::Options { settle, recheck: settle / 2 })?;
+    // its own files, should a watched folder hold them (a watched home folder holds its state)
+    let mut ignore = vec![state_path.clone()];
+    ignore.extend(a.log_file.iter().map(|l| std::path::absolute(l).unwrap_or_else(|_| l.clone())));
+    let ignore = ignore.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())).collect();
+    let mut watcher = Watcher::new(&folders, mamori_watch::Options { settle, recheck: settle / 2, ignore })?;
     let known = c.state.lock().unwrap_or_else(|p| p.into_inner()).len();
     let shown: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
     c.log.event(

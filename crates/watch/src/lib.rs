@@ -38,18 +38,21 @@ pub enum Error {
     State { path: PathBuf, source: std::io::Error },
 }
 
-/// How long a file must be left alone before it is handed out.
-#[derive(Clone, Copy, Debug)]
+/// How long a file must be left alone before it is handed out, and what is never handed out.
+#[derive(Clone, Debug)]
 pub struct Options {
     /// No event on the path for this long…
     pub settle: Duration,
     /// …and then the same size and times when looked at again after this long.
     pub recheck: Duration,
+    /// Files and folders of the caller's own (its state file, its log): writing them must not
+    /// come back as saves, or a watched home folder would feed on itself.
+    pub ignore: Vec<PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { settle: Duration::from_millis(500), recheck: Duration::from_millis(250) }
+        Options { settle: Duration::from_millis(500), recheck: Duration::from_millis(250), ignore: Vec::new() }
     }
 }
 
@@ -98,7 +101,8 @@ impl Watcher {
     /// The files now under the watched folders (skipping temp files and folders such as
     /// `.git`): what to look at when starting, and after [`Batch::rescan`].
     pub fn existing(&self) -> impl Iterator<Item = PathBuf> + '_ {
-        self.roots.iter().flat_map(|r| files_under(r))
+        let ours = |f: &PathBuf| self.opts.ignore.iter().any(|i| f.starts_with(i));
+        self.roots.iter().flat_map(|r| files_under(r)).filter(move |f| !ours(f))
     }
 
     /// Waits up to `timeout` for files to become ready, and returns them (possibly none).
@@ -168,7 +172,10 @@ impl Watcher {
             _ => &[],
         };
         for path in touched {
-            if path.file_name().is_some_and(is_temporary) || self.under_ignored_dir(path) {
+            if path.file_name().is_some_and(is_temporary)
+                || self.under_ignored_dir(path)
+                || self.opts.ignore.iter().any(|i| path.starts_with(i))
+            {
                 continue;
             }
             if path.is_dir() {
@@ -202,7 +209,7 @@ impl Watcher {
 
     /// Moves the paths that are still into `ready`; drops those that vanished.
     fn check(&mut self, now: Instant, ready: &mut Vec<PathBuf>) {
-        let opts = self.opts;
+        let opts = &self.opts;
         self.pending.retain(|path, p| {
             let due = match p.looked {
                 Some((at, _)) => now >= at + opts.recheck,
@@ -268,6 +275,21 @@ mod tests {
         assert_eq!(got, vec![root.join("report.txt")]);
         // nothing else comes: the temp and lock files are not documents
         assert!(w.next(Duration::from_millis(1500)).ready.is_empty());
+    }
+
+    #[test]
+    fn the_callers_own_files_are_never_handed_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join(".config")).unwrap();
+        let state = root.join(".config/watch-state.jsonl");
+        let opts = Options { ignore: vec![state.clone()], ..Options::default() };
+        let mut w = Watcher::new(std::slice::from_ref(&root), opts).unwrap();
+        std::fs::write(&state, "{}").unwrap();
+        std::fs::write(root.join("doc.txt"), "x").unwrap();
+        assert_eq!(wait_for(&mut w, 1), vec![root.join("doc.txt")]);
+        assert!(w.next(Duration::from_millis(1200)).ready.is_empty());
+        assert_eq!(w.existing().collect::<Vec<_>>(), vec![root.join("doc.txt")]);
     }
 
     #[test]

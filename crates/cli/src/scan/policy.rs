@@ -166,23 +166,7 @@ impl Policy<'_> {
         let label = label_id.and_then(|id| l.taxonomy.by_id(id)).filter(|t| t.protection.is_some());
         let label = label.filter(|_| self.protect)?;
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        let done = match &mut *client {
-            Some(c) => crate::protect::protect_with_label(c, l, label, path),
-            slot => crate::protect::enforce_client()
-                .and_then(|c| crate::protect::protect_with_label(slot.insert(c), l, label, path)),
-        };
-        match done {
-            Ok(h) => {
-                o.status = mamori_label::OutcomeStatus::Success;
-                o.comment.push_str(&format!("; protected (document {})", h.content_id));
-                Some(h)
-            }
-            Err(e) => {
-                o.status = mamori_label::OutcomeStatus::Failed;
-                o.comment.push_str(&format!("; not protected: {e:#}"));
-                None
-            }
-        }
+        crate::protect::protect_labeled(&mut client, l, label, path, o)
     }
 
     /// The inventory's records of a scanned file: its members' and its own, which carries
