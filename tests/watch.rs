@@ -171,6 +171,27 @@ fn a_saved_file_with_my_numbers_is_labeled_once_and_a_restart_redoes_nothing() {
 }
 
 #[test]
+fn only_new_leaves_what_was_there_and_classifies_what_is_saved() {
+    let (_dir, folder, home) = setup();
+    let old = folder.join("old-roster.txt");
+    std::fs::write(&old, my_numbers()).unwrap();
+    let mut w = Watching::start(&folder, &home, &["--no-protect", "--only-new"]);
+    assert_eq!(w.seen.iter().find(|e| e["event"] == "baseline").unwrap()["files"], 1);
+    let new = folder.join("new-roster.txt");
+    std::fs::write(&new, my_numbers()).unwrap();
+    assert_eq!(w.classified(&new)["label"], "Confidential/Restricted");
+    assert_eq!(w.count("classified", &old), 0);
+    assert_eq!(label_of(&old), Value::Null);
+    w.stop();
+    // a restart is a restart: the folder is known, and an edit of the old file is a save
+    std::fs::write(&old, format!("{}\n", my_numbers())).unwrap();
+    let w = Watching::start(&folder, &home, &["--no-protect", "--only-new"]);
+    assert!(w.seen.iter().all(|e| e["event"] != "baseline"), "{:#?}", w.seen);
+    assert_eq!(w.count("classified", &old), 1);
+    assert_eq!(label_of(&old), "Confidential/Restricted");
+}
+
+#[test]
 fn a_label_a_person_chose_is_never_lowered_nor_replaced() {
     let (_dir, folder, home) = setup();
     let mut w = Watching::start(&folder, &home, &["--no-protect", "--default-label"]);

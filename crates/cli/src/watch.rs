@@ -29,6 +29,11 @@ pub struct WatchArgs {
     /// is labeled, not every file saved).
     #[arg(long)]
     default_label: bool,
+    /// In a folder watched for the first time, leave the files already there unread (they are
+    /// recorded as they are): only what is saved from now on is classified. Without it the
+    /// first start classifies every file in the folders, as a scan with --enforce would.
+    #[arg(long)]
+    only_new: bool,
     /// Log suggestions only; send no desktop notification.
     #[arg(long)]
     no_notify: bool,
@@ -186,6 +191,20 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
         &format!("watching {} ({} files on record in {})", shown.join(", "), known, state_path.display()),
         serde_json::json!({ "folders": shown, "state": state_path, "known": known, "threads": threads }),
     );
+    if a.only_new {
+        let fresh: Vec<&PathBuf> = {
+            let state = c.state.lock().unwrap_or_else(|p| p.into_inner());
+            folders.iter().filter(|f| !state.knows_under(f)).collect()
+        };
+        let left = c.leave(watcher.existing().filter(|f| fresh.iter().any(|d| f.starts_with(d))));
+        if !fresh.is_empty() {
+            c.log.event(
+                "baseline",
+                &format!("left {left} files that were there before, unread (--only-new)"),
+                serde_json::json!({ "files": left }),
+            );
+        }
+    }
     let caught_up = c.catch_up(&pool, watcher.existing());
     c.log.event(
         "ready",
@@ -218,6 +237,24 @@ impl Classifier<'_> {
         };
         pool.install(|| todo.par_iter().for_each(|p| self.handle(p)));
         todo.len()
+    }
+
+    /// Records `files` as they are without reading them (`--only-new`); how many.
+    fn leave(&self, files: impl Iterator<Item = PathBuf>) -> usize {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut n = 0;
+        for path in files {
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let comment = "left as it was: there before the watcher started (--only-new)".to_string();
+            let at = jiff::Timestamp::now().as_second();
+            let entry = Entry { path, seen: Seen::of(&meta), status: "skipped".into(), label: None, comment, at };
+            if let Err(e) = state.record(entry) {
+                self.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
+                break;
+            }
+            n += 1;
+        }
+        n
     }
 
     /// Scans a saved file and applies the policy, unless it is as it was when last handled
@@ -372,6 +409,7 @@ fn service(a: &WatchArgs, folders: &[PathBuf]) -> anyhow::Result<u8> {
         (a.recommended_as_automatic, "--recommended-as-automatic"),
         (a.default_label, "--default-label"),
         (a.no_notify, "--no-notify"),
+        (a.only_new, "--only-new"),
     ];
     args.extend(flags.iter().filter(|(on, _)| *on).map(|(_, f)| f.to_string()));
     let abs = |p: &Path| std::path::absolute(p).map(|p| p.display().to_string());

@@ -102,6 +102,11 @@ impl State {
         self.entries.get(path).is_some_and(|e| e.seen == *now)
     }
 
+    /// Whether any file under `dir` is on record (a folder watched before).
+    pub fn knows_under(&self, dir: &Path) -> bool {
+        self.entries.keys().any(|p| p.starts_with(dir))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -186,6 +191,7 @@ mod tests {
         assert!(s.is_done(Path::new("/a"), &Seen { size: 2, modified: 1, changed: 2 }));
         assert!(!s.is_done(Path::new("/a"), &Seen { size: 1, modified: 1, changed: 2 }));
         assert!(!s.is_done(Path::new("/c"), &Seen::default()));
+        assert!(s.knows_under(Path::new("/")) && !s.knows_under(Path::new("/c")));
     }
 
     #[test]
