@@ -152,7 +152,8 @@ fn the_watcher_installs_as_a_systemd_user_unit() {
     assert!(!unit.exists());
 }
 
-/// A notification server on a private session bus, recording the summaries it is sent.
+/// A notification server on a private session bus, recording the summaries it is sent; it
+/// presses any "apply" button at once, as a person would.
 fn notification_server(address: &str) -> std::sync::mpsc::Receiver<(String, String)> {
     let conn = zbus::blocking::connection::Builder::address(address)
         .unwrap()
@@ -172,13 +173,20 @@ fn notification_server(address: &str) -> std::sync::mpsc::Receiver<(String, Stri
             std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
             i32,
         );
+        let mut id = 41u32;
         for msg in zbus::blocking::MessageIterator::from(&conn) {
             let Ok(msg) = msg else { break };
             let header = msg.header();
             if header.member().is_some_and(|m| m.as_str() == "Notify") {
-                let (app, _, _, summary, body, ..): Notify = msg.body().deserialize().unwrap();
+                let (app, _, _, summary, body, actions, ..): Notify = msg.body().deserialize().unwrap();
                 assert_eq!(app, "mamori");
-                conn.reply(&header, &(42u32,)).unwrap();
+                id += 1;
+                conn.reply(&header, &(id,)).unwrap();
+                if actions.first().is_some_and(|a| a == "apply") {
+                    let path = "/org/freedesktop/Notifications";
+                    let signal = (path, "org.freedesktop.Notifications", "ActionInvoked");
+                    conn.emit_signal(None::<&str>, signal.0, signal.1, signal.2, &(id, "apply")).unwrap();
+                }
                 let _ = tx.send((summary, body));
             }
         }
@@ -222,10 +230,17 @@ fn the_watcher_notifies_over_the_session_bus() {
     let roster = std::fs::read_to_string(common::repo("corpus/share/hr/roster-utf8.txt")).unwrap();
     std::fs::write(folder.join("roster.txt"), roster).unwrap();
     let got = notices.recv_timeout(Duration::from_secs(60));
+    // phone numbers beside e-mail addresses: a rule recommends Internal; the person applies it
+    let contacts: String =
+        (0..6).map(|i| format!("担当{i}: yamada{i}@example.co.jp 電話 03-5{i}12-34{i}8\n")).collect();
+    std::fs::write(folder.join("contacts.txt"), contacts).unwrap();
+    let suggested = notices.recv_timeout(Duration::from_secs(60));
     // the watcher logs the id the server replied with
     let log = dir.path().join("watch.log");
     let notified = |l: &str| l.contains("\"event\":\"notified\"") && l.contains("\"id\":42");
-    while !std::fs::read_to_string(&log).is_ok_and(|l| l.lines().any(notified)) && Instant::now() < end {
+    let applied = |l: &str| l.contains("\"event\":\"applied\"");
+    let both = |l: String| l.lines().any(notified) && l.lines().any(applied);
+    while !std::fs::read_to_string(&log).is_ok_and(both) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = watcher.kill();
@@ -237,6 +252,15 @@ fn the_watcher_notifies_over_the_session_bus() {
     assert!(body.contains("jp-my-number"), "{body}");
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.lines().any(notified), "{log}");
+    let (summary, _) = suggested.expect("a suggestion");
+    assert_eq!(summary, "mamori suggests Internal for contacts.txt");
+    assert!(log.lines().any(|l| applied(l) && l.contains("\"status\":\"success\"")), "{log}");
+    let s = status(&home, &folder.join("contacts.txt"));
+    assert_eq!(
+        (s["label_name"].as_str(), s["labeling_method"].as_str()),
+        (Some("Internal"), Some("Privileged")),
+        "{s}"
+    );
 }
 
 /// An X server of its own (Xvfb) for the file-manager action's dialogs, driven by xdotool as a

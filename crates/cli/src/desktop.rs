@@ -60,7 +60,8 @@ pub fn run(c: DesktopCommand) -> anyhow::Result<u8> {
             }
             let why = "no dialog program to ask with: install zenity (GNOME, Xfce) or kdialog (KDE)";
             if let Ok(n) = mamori_desktop::notify::Notifier::session() {
-                let _ = n.send("mamori cannot show the label chooser", why, mamori_desktop::notify::Urgency::Critical);
+                let _ =
+                    n.send("mamori cannot show the label chooser", why, mamori_desktop::notify::Urgency::Critical, &[]);
             }
             anyhow::bail!(why)
         }

@@ -113,7 +113,12 @@ struct Classifier<'a> {
     state: Mutex<State>,
     log: Log,
     notifier: Option<mamori_desktop::notify::Notifier>,
+    /// Suggestions notified with an "Apply" button: notification id → file and label.
+    offers: Mutex<std::collections::HashMap<u32, (PathBuf, String)>>,
 }
+
+/// The key of the notification button that applies a suggested label.
+const APPLY: &str = "apply";
 
 pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
     let folders: Vec<PathBuf> = a
@@ -175,6 +180,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
         state: Mutex::new(state),
         log,
         notifier,
+        offers: Mutex::default(),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     // watch first, then catch up: a file saved meanwhile is in one or the other
@@ -211,24 +217,45 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
         &format!("caught up: {caught_up} files changed while not watching"),
         serde_json::json!({ "files": caught_up }),
     );
-    loop {
-        let batch = watcher.next(Duration::from_secs(3600));
-        for e in &batch.errors {
-            c.log.event("error", e, serde_json::json!({ "message": e }));
+    std::thread::scope(|s| {
+        // the "Apply" buttons of suggestions
+        if let Some(n) = &c.notifier {
+            s.spawn(|| {
+                let listened = n.listen(|id, key| {
+                    if key == APPLY {
+                        c.accept(id);
+                    }
+                });
+                if let Err(e) = listened {
+                    c.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
+                }
+            });
         }
-        if batch.rescan {
-            c.log.event(
-                "rescan",
-                "events were lost (too many at once): looking at every file again",
-                serde_json::json!({}),
-            );
-            c.catch_up(&pool, watcher.existing());
-        }
-        pool.install(|| batch.ready.par_iter().for_each(|p| c.handle(p)));
-    }
+        c.watch(&mut watcher, &pool)
+    })
 }
 
 impl Classifier<'_> {
+    /// Classifies what is saved, for ever.
+    fn watch(&self, watcher: &mut Watcher, pool: &rayon::ThreadPool) -> ! {
+        let c = self;
+        loop {
+            let batch = watcher.next(Duration::from_secs(3600));
+            for e in &batch.errors {
+                c.log.event("error", e, serde_json::json!({ "message": e }));
+            }
+            if batch.rescan {
+                c.log.event(
+                    "rescan",
+                    "events were lost (too many at once): looking at every file again",
+                    serde_json::json!({}),
+                );
+                c.catch_up(pool, watcher.existing());
+            }
+            pool.install(|| batch.ready.par_iter().for_each(|p| c.handle(p)));
+        }
+    }
+
     /// Handles the files not done since they last changed; how many.
     fn catch_up(&self, pool: &rayon::ThreadPool, files: impl Iterator<Item = PathBuf>) -> usize {
         let todo: Vec<PathBuf> = {
@@ -326,12 +353,40 @@ impl Classifier<'_> {
         );
     }
 
+    /// The person pressed "Apply" on the suggestion notified as `id`: the label is applied as
+    /// their choice (method Privileged, as accepting a recommendation is in Office).
+    fn accept(&self, id: u32) {
+        let Some((path, label)) = self.offers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id) else { return };
+        let l = self.policy.labeler;
+        let Some(target) = l.taxonomy.find(&label) else { return };
+        let mut o = l.set(&path, target, mamori_label::Method::Privileged, &mamori_label::WriteOptions::default());
+        if self.policy.protect && o.status != OutcomeStatus::Failed && target.protection.is_some() {
+            let mut client = self.policy.client.lock().unwrap_or_else(|p| p.into_inner());
+            crate::protect::protect_labeled(&mut client, l, target, &path, &mut o);
+        }
+        let status = o.status.as_str().to_string();
+        self.log.event(
+            "applied",
+            &format!("{status} {}: {} (accepted from a notification)", path.display(), o.comment),
+            serde_json::json!({ "path": path, "status": status, "comment": o.comment, "label": label }),
+        );
+        // what the watcher wrote is done: no rescan of it
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let at = jiff::Timestamp::now().as_second();
+            let entry = Entry { path, seen: Seen::of(&meta), status, label: Some(label), comment: o.comment, at };
+            if let Err(e) = self.state.lock().unwrap_or_else(|p| p.into_inner()).record(entry) {
+                self.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
+            }
+        }
+    }
+
     /// Tells the person at the desk what was done to their file, or what the policy suggests:
     /// a desktop notification where there is a session bus, else a line in the log.
     fn tell(&self, path: &Path, o: &Outcome, label: Option<&str>, verdict: Option<&str>) {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         let why = o.reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
         let l = self.policy.labeler;
+        let mut offer = None;
         let (summary, body, urgency) = if o.status == OutcomeStatus::Success && o.label_name.is_some() {
             let label = o.label_name.as_deref().unwrap_or_default();
             (
@@ -351,6 +406,7 @@ impl Classifier<'_> {
             let current = label.and_then(|c| l.taxonomy.find(c)).map_or(0, |c| c.order);
             let suggested = o.recommended_label.clone().or_else(|| verdict.map(str::to_string));
             let Some(s) = suggested.filter(|s| l.taxonomy.find(s).is_some_and(|s| s.order > current)) else { return };
+            offer = Some(s.clone());
             (
                 format!("mamori suggests {s} for {name}"),
                 format!(
@@ -361,10 +417,15 @@ impl Classifier<'_> {
                 mamori_desktop::notify::Urgency::Normal,
             )
         };
+        let button = offer.as_ref().map(|s| format!("Apply {s}"));
+        let actions: Vec<(&str, &str)> = button.iter().map(|b| (APPLY, b.as_str())).collect();
         let notified = match &self.notifier {
-            Some(n) => n.send(&summary, &body, urgency).map_err(|e| e.to_string()),
+            Some(n) => n.send(&summary, &body, urgency, &actions).map_err(|e| e.to_string()),
             None => Err("no notifications".into()),
         };
+        if let (Ok(id), Some(label)) = (&notified, offer) {
+            self.offers.lock().unwrap_or_else(|p| p.into_inner()).insert(*id, (path.to_path_buf(), label));
+        }
         let text = format!("{summary} — {}", body.replace('\n', " — "));
         match notified {
             Ok(id) => self.log.event(
