@@ -147,7 +147,7 @@ fn the_watcher_installs_as_a_systemd_user_unit() {
     // systemd itself reads the unit and finds nothing wrong
     let verify = Command::new("systemd-analyze").arg("verify").arg(&unit).output().unwrap();
     assert!(verify.status.success() && verify.stderr.is_empty(), "{}", String::from_utf8_lossy(&verify.stderr));
-    let out = mamori(home).args(["watch", "--uninstall-service"]).arg(&folder).output().unwrap();
+    let out = mamori(home).args(["watch", "--uninstall-service"]).output().unwrap();
     assert!(out.status.success());
     assert!(!unit.exists());
 }

@@ -124,7 +124,10 @@ fn label_of(path: &Path) -> Value {
 #[test]
 fn a_saved_file_with_my_numbers_is_labeled_once_and_a_restart_redoes_nothing() {
     let (_dir, folder, home) = setup();
-    let mut w = Watching::start(&folder, &home, &["--no-protect"]);
+    // no identity here: the watcher says protection waits for one, and labels
+    let mut w = Watching::start(&folder, &home, &[]);
+    let warning = w.seen.iter().find(|e| e["event"] == "warning").expect("a warning");
+    assert!(warning["message"].as_str().unwrap().contains("mamori id init"), "{warning}");
 
     // a plain write
     let roster = folder.join("roster.txt");

@@ -12,7 +12,7 @@ use mamori_protect::{Client, Error};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-fn client() -> anyhow::Result<Client> {
+pub(crate) fn client() -> anyhow::Result<Client> {
     Ok(Client::from_home(&mamori_keys::home()?)?)
 }
 

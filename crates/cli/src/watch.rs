@@ -16,7 +16,7 @@ use std::time::Duration;
 #[derive(Args)]
 pub struct WatchArgs {
     /// Folders to watch, recursively.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "uninstall_service")]
     folders: Vec<PathBuf>,
     /// Label only, never protect (by default a label whose template protects also encrypts the
     /// file in place, which needs an identity: `mamori id init`).
@@ -60,7 +60,7 @@ pub struct WatchArgs {
     /// start it.
     #[arg(long, conflicts_with = "uninstall_service")]
     install_service: bool,
-    /// Stop and remove the user unit.
+    /// Stop and remove the user unit (no folders needed).
     #[arg(long)]
     uninstall_service: bool,
     #[command(flatten)]
@@ -163,6 +163,20 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
             }
         }
     };
+    // a desk without an identity still gets its labels; protecting waits for `mamori id init`
+    let client = if a.no_protect {
+        None
+    } else {
+        match crate::protect::client() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let text = format!("labels will not protect files: {e:#} (run `mamori id init`, then restart)");
+                log.event("warning", &text, serde_json::json!({ "message": text }));
+                None
+            }
+        }
+    };
+    let protect = client.is_some();
     let c = Classifier {
         scanner,
         policy: Policy {
@@ -173,8 +187,8 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
             },
             enforce: Some(mamori_label::WriteOptions::default()),
             versions: Default::default(),
-            protect: !a.no_protect,
-            client: Mutex::new(None),
+            protect,
+            client: Mutex::new(client),
             cwd: std::env::current_dir()?,
         },
         state: Mutex::new(state),

@@ -33,6 +33,12 @@ pub enum Error {
     /// A folder could not be watched (missing, or the system's inotify watch limit).
     #[error("cannot watch {path}: {source}")]
     Watch { path: PathBuf, source: notify::Error },
+    /// Watching every folder below needs more inotify watches than the system allows.
+    #[error(
+        "cannot watch {path}: the system's limit of watched folders is reached \
+         (raise it: sysctl fs.inotify.max_user_watches=524288)"
+    )]
+    WatchLimit { path: PathBuf },
     /// The state file could not be read or written.
     #[error("{path}: {source}")]
     State { path: PathBuf, source: std::io::Error },
@@ -91,9 +97,10 @@ impl Watcher {
         let mut inner = notify::recommended_watcher(tx)
             .map_err(|source| Error::Watch { path: roots.first().cloned().unwrap_or_default(), source })?;
         for root in roots {
-            inner
-                .watch(root, notify::RecursiveMode::Recursive)
-                .map_err(|source| Error::Watch { path: root.clone(), source })?;
+            inner.watch(root, notify::RecursiveMode::Recursive).map_err(|source| match source.kind {
+                notify::ErrorKind::MaxFilesWatch => Error::WatchLimit { path: root.clone() },
+                _ => Error::Watch { path: root.clone(), source },
+            })?;
         }
         Ok(Watcher { _inner: inner, events, pending: HashMap::new(), roots: roots.to_vec(), opts })
     }
