@@ -334,6 +334,29 @@ impl Labeler {
         }
     }
 
+    /// [`Labeler::classify`], and the file's status afterwards, reading the file once unless
+    /// it was rewritten.
+    pub fn classify_status(
+        &self,
+        path: &Path,
+        findings: &[Finding],
+        opts: &WriteOptions,
+        how: &ClassifyOptions,
+    ) -> (Outcome, Status) {
+        match load(path) {
+            Ok(loaded) => {
+                let o = self.classify_loaded(path, &loaded, findings, opts, how);
+                let written = o.status == OutcomeStatus::Success && !opts.what_if;
+                let status = if written { self.status(path) } else { self.status_of(path, &loaded) };
+                (o, status)
+            }
+            Err(e) => (
+                self.outcome(path, OutcomeStatus::Failed, e.to_string(), None),
+                Status { error: Some(e.to_string()), ..self.status_of_nothing(path) },
+            ),
+        }
+    }
+
     fn classify_loaded(
         &self,
         path: &Path,

@@ -117,8 +117,7 @@ impl Policy<'_> {
         } else {
             match &self.enforce {
                 Some(opts) => {
-                    let mut o = l.classify(&f.path, &findings, opts, &self.how);
-                    let mut status = l.status(&f.path);
+                    let (mut o, mut status) = l.classify_status(&f.path, &findings, opts, &self.how);
                     // the label it now carries, new or not, may call for protection
                     if o.status != mamori_label::OutcomeStatus::Failed {
                         if let Some(p) = self.protect(&f.path, status.label_id.as_deref(), &mut o) {
