@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 /// What an incremental scan redoes for a file it has seen before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Redo {
+pub(super) enum Redo {
     /// Nothing changed: skip it.
     Nothing,
     /// Only the policy changed: decide its label again from the types the inventory holds.
@@ -18,7 +18,7 @@ pub(crate) enum Redo {
 }
 
 /// A short stable digest of what produced a result.
-pub(crate) fn fingerprint(s: &str) -> String {
+pub(super) fn fingerprint(s: &str) -> String {
     blake3::hash(s.as_bytes()).to_hex()[..16].to_string()
 }
 
@@ -41,7 +41,7 @@ pub(crate) struct Policy<'a> {
 impl Policy<'_> {
     /// A file's key in the inventory: its path made absolute as std::path::absolute does,
     /// without rebuilding a path that has nothing to normalize.
-    pub(crate) fn key(&self, path: &Path) -> Option<String> {
+    pub(super) fn key(&self, path: &Path) -> Option<String> {
         let joined = self.cwd.join(path);
         let plain = joined.to_str().filter(|s| !s.contains("/./") && !s.contains("//") && !s.ends_with("/."));
         match plain {
@@ -57,7 +57,7 @@ impl Policy<'_> {
     /// attribute, and a rewrite that kept the mtime); with `rehash` the content decides
     /// instead of the times: same size and hash. Only the label decision is redone when just
     /// the policy changed. `now` is the file's metadata (a file that cannot be stat'ed has no size).
-    pub(crate) fn redo(&self, path: &Path, last: &Seen, now: &mamori_scan::Scanned, rehash: bool) -> Redo {
+    pub(super) fn redo(&self, path: &Path, last: &Seen, now: &mamori_scan::Scanned, rehash: bool) -> Redo {
         let [engine, catalog, policy] = &self.versions;
         let v = &last.versions;
         if (&v.engine, &v.catalog) != (engine, catalog) || last.failed {
@@ -79,7 +79,7 @@ impl Policy<'_> {
 
     /// A file whose content is as `last` holds, ready for [`Policy::apply`] to weigh the label
     /// again from the types found last time, without reading the content.
-    pub(crate) fn from_record(path: &Path, last: &Record) -> mamori_scan::FileScan {
+    pub(super) fn from_record(path: &Path, last: &Record) -> mamori_scan::FileScan {
         let mut own = mamori_model::ItemReport::new(path.display().to_string());
         (own.format, own.size, own.status, own.error) =
             (last.format.clone(), last.size, last.status, last.reason.clone());
@@ -170,7 +170,7 @@ impl Policy<'_> {
 
     /// The inventory's records of a scanned file: its members' and its own, which carries
     /// the label, the policy's verdict and the types of everything inside it.
-    pub(crate) fn records(
+    pub(super) fn records(
         &self,
         f: &mamori_scan::FileScan,
         root: Option<&std::path::Path>,
