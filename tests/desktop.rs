@@ -280,7 +280,14 @@ impl Screen {
             .unwrap();
         let mut n = String::new();
         std::io::BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut n).unwrap();
-        Screen { xvfb, display: format!(":{}", n.trim()) }
+        let screen = Screen { xvfb, display: format!(":{}", n.trim()) };
+        // ready when a client can ask it something
+        let end = Instant::now() + Duration::from_secs(60);
+        while screen.xdotool(&["getdisplaygeometry"]).trim().is_empty() {
+            assert!(Instant::now() < end, "Xvfb on {} does not answer", screen.display);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        screen
     }
 
     fn xdotool(&self, args: &[&str]) -> String {
@@ -348,7 +355,8 @@ impl Screen {
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        let _ = self.xvfb.kill();
+        // SIGTERM, so that it removes its lock file and socket
+        let _ = Command::new("kill").arg(self.xvfb.id().to_string()).status();
         let _ = self.xvfb.wait();
     }
 }

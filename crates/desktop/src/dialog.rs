@@ -109,13 +109,15 @@ impl Dialog {
     }
 }
 
-/// Runs a dialog: its answer, or `None` when the person cancelled (exit status 1).
+/// Runs a dialog: its answer, or `None` when the person cancelled (exit status 1, which is
+/// also what zenity and kdialog return when they cannot open the display: that is an error).
 fn answer(cmd: &mut Command) -> std::io::Result<Option<String>> {
-    let out = cmd.stderr(std::process::Stdio::null()).output()?;
+    let out = cmd.output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
     match out.status.code() {
         Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_string())),
-        Some(1) => Ok(None),
-        _ => Err(std::io::Error::other(format!("{:?} failed: {}", cmd.get_program(), out.status))),
+        Some(1) if !err.to_ascii_lowercase().contains("display") => Ok(None),
+        _ => Err(std::io::Error::other(format!("{:?} failed ({}): {}", cmd.get_program(), out.status, err.trim()))),
     }
 }
 
