@@ -225,6 +225,14 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    // subscribed before the first notification, so that no press of "Apply" is missed
+    let actions = match c.notifier.as_ref().map(|n| n.actions()).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            c.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
+            None
+        }
+    };
     let caught_up = c.catch_up(&pool, watcher.existing());
     c.log.event(
         "ready",
@@ -233,15 +241,12 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
     );
     std::thread::scope(|s| {
         // the "Apply" buttons of suggestions
-        if let Some(n) = &c.notifier {
+        if let Some(actions) = actions {
             s.spawn(|| {
-                let listened = n.listen(|id, key| {
+                for (id, key) in actions {
                     if key == APPLY {
                         c.accept(id);
                     }
-                });
-                if let Err(e) = listened {
-                    c.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
                 }
             });
         }
@@ -433,13 +438,16 @@ impl Classifier<'_> {
         };
         let button = offer.as_ref().map(|s| format!("Apply {s}"));
         let actions: Vec<(&str, &str)> = button.iter().map(|b| (APPLY, b.as_str())).collect();
+        // held until the offer is noted: a press may arrive before `send` returns
+        let mut offers = self.offers.lock().unwrap_or_else(|p| p.into_inner());
         let notified = match &self.notifier {
             Some(n) => n.send(&summary, &body, urgency, &actions).map_err(|e| e.to_string()),
             None => Err("no notifications".into()),
         };
         if let (Ok(id), Some(label)) = (&notified, offer) {
-            self.offers.lock().unwrap_or_else(|p| p.into_inner()).insert(*id, (path.to_path_buf(), label));
+            offers.insert(*id, (path.to_path_buf(), label));
         }
+        drop(offers);
         let text = format!("{summary} — {}", body.replace('\n', " — "));
         match notified {
             Ok(id) => self.log.event(

@@ -41,19 +41,33 @@ impl Notifier {
         Ok(reply.body().deserialize::<u32>()?)
     }
 
-    /// Calls `on_action(notification id, action key)` for each button pressed on a notification,
-    /// until the bus goes away. Blocks: run it on a thread of its own.
-    pub fn listen(&self, mut on_action: impl FnMut(u32, String)) -> Result<(), Error> {
+    /// The buttons pressed on notifications from now on (the subscription is made before this
+    /// returns, so no press after it is missed). Iterating blocks: do it on a thread of its own.
+    pub fn actions(&self) -> Result<Actions, Error> {
         let rule = zbus::MatchRule::builder()
             .msg_type(zbus::message::Type::Signal)
             .interface(SERVICE)?
             .member("ActionInvoked")?
             .build();
-        for msg in zbus::blocking::MessageIterator::for_match_rule(rule, &self.bus, None)? {
-            if let Ok((id, key)) = msg?.body().deserialize::<(u32, String)>() {
-                on_action(id, key);
+        Ok(Actions(zbus::blocking::MessageIterator::for_match_rule(rule, &self.bus, None)?))
+    }
+}
+
+/// Buttons pressed: (notification id, action key), until the bus goes away.
+pub struct Actions(zbus::blocking::MessageIterator);
+
+impl Iterator for Actions {
+    type Item = (u32, String);
+
+    fn next(&mut self) -> Option<(u32, String)> {
+        loop {
+            match self.0.next()? {
+                Ok(msg) => match msg.body().deserialize::<(u32, String)>() {
+                    Ok(pressed) => return Some(pressed),
+                    Err(_) => continue,
+                },
+                Err(_) => return None,
             }
         }
-        Ok(())
     }
 }
