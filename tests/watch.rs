@@ -343,3 +343,26 @@ fn a_watched_home_folder_holding_the_state_file_does_not_feed_on_itself() {
     w.nothing_for(&state, Duration::from_secs(3));
     assert_eq!(w.seen.iter().filter(|e| e["event"] == "classified").count(), 1, "{:#?}", w.seen);
 }
+
+#[test]
+fn hostile_files_saved_are_reported_and_the_watcher_goes_on() {
+    let (_dir, folder, home) = setup();
+    let mut w = Watching::start(&folder, &home, &["--no-protect"]);
+    let hostile: Vec<PathBuf> =
+        std::fs::read_dir(common::repo("corpus/hostile")).unwrap().map(|e| e.unwrap().path()).collect();
+    for h in &hostile {
+        std::fs::copy(h, folder.join(h.file_name().unwrap())).unwrap();
+    }
+    // each is reported (not labeled: unreadable, or nothing readable in it), in any order
+    let mut reported = std::collections::HashSet::new();
+    while reported.len() < hostile.len() {
+        let e = w.until(|e| e["event"] == "classified");
+        assert_ne!(e["status"], "success", "{e}");
+        assert!(!e["comment"].as_str().unwrap().is_empty(), "{e}");
+        reported.insert(e["path"].as_str().unwrap().to_string());
+    }
+    // still watching, still labeling
+    let roster = folder.join("roster.txt");
+    std::fs::write(&roster, my_numbers()).unwrap();
+    assert_eq!(w.classified(&roster)["label"], "Confidential/Restricted");
+}
