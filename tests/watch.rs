@@ -361,6 +361,9 @@ fn hostile_files_saved_are_reported_and_the_watcher_goes_on() {
         assert!(!e["comment"].as_str().unwrap().is_empty(), "{e}");
         reported.insert(e["path"].as_str().unwrap().to_string());
     }
+    // a zip whose members could not be read says so
+    let bomb = w.seen.iter().find(|e| e["path"].as_str().is_some_and(|p| p.ends_with("fail_zip-bomb.zip"))).unwrap();
+    assert!(bomb["comment"].as_str().unwrap().contains("inside could not be read"), "{bomb}");
     // still watching, still labeling
     let roster = folder.join("roster.txt");
     std::fs::write(&roster, my_numbers()).unwrap();
