@@ -355,8 +355,11 @@ fn classify_one(
     if let Some(bad) = items.iter().find(|i| !i.nested && i.status != mamori_model::ItemStatus::Ok) {
         return labeler.not_classified(f, bad.error.as_deref().unwrap_or_default());
     }
+    let unread = crate::scan::policy::unread_inside(&items);
     let findings = Finding::merge(items.into_iter().flat_map(|i| i.findings));
-    labeler.classify(f, &findings, opts, how)
+    let mut o = labeler.classify(f, &findings, opts, how);
+    o.comment.push_str(&unread.unwrap_or_default());
+    o
 }
 
 /// Prints each file's result as it completes (`STATUS path: comment`, or JSON Lines), with a

@@ -333,18 +333,6 @@ impl Classifier<'_> {
             }
             (None, _) => ("skipped".into(), "not classified".into()),
         };
-        // what inside it could not be read (a password zip, a bomb) may hide what decides
-        let unread: Vec<&mamori_model::ItemReport> =
-            f.items.iter().filter(|i| i.nested && i.status != mamori_model::ItemStatus::Ok).collect();
-        let comment = match unread.first() {
-            Some(first) => format!(
-                "{comment}; {} item(s) inside could not be read ({}: {})",
-                unread.len(),
-                first.path,
-                first.error.as_deref().unwrap_or("unreadable")
-            ),
-            None => comment,
-        };
         let label = class.as_ref().and_then(|c| c.label.clone());
         // what the file and everything inside it hold
         let found = mamori_model::Finding::merge(f.items.iter().flat_map(|i| i.findings.clone()));

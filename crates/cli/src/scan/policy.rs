@@ -17,6 +17,16 @@ pub(super) enum Redo {
     Scan,
 }
 
+/// `; N item(s) inside could not be read (first: why)`, when members of a file (of a password
+/// zip, a bomb) could not be read: they may hide what would decide its label.
+pub(crate) fn unread_inside(items: &[mamori_model::ItemReport]) -> Option<String> {
+    let unread: Vec<&mamori_model::ItemReport> =
+        items.iter().filter(|i| i.nested && i.status != mamori_model::ItemStatus::Ok).collect();
+    let first = unread.first()?;
+    let why = first.error.as_deref().unwrap_or("unreadable");
+    Some(format!("; {} item(s) inside could not be read ({}: {why})", unread.len(), first.path))
+}
+
 /// A short stable digest of what produced a result.
 pub(super) fn fingerprint(s: &str) -> String {
     blake3::hash(s.as_bytes()).to_hex()[..16].to_string()
@@ -134,6 +144,10 @@ impl Policy<'_> {
                 None => l.assess(&f.path, &findings, &self.how),
             }
         };
+        let mut outcome = outcome;
+        if let Some(note) = unread_inside(&f.items) {
+            outcome.comment.push_str(&note);
+        }
         let label = match (&status.parent_label_name, &status.label_name) {
             (Some(p), Some(n)) => Some(format!("{p}/{n}")),
             (_, n) => n.clone(),
