@@ -122,6 +122,10 @@ impl State {
         (&self.file).write_all(&line).map_err(|source| Error::State { path: self.path.clone(), source })?;
         self.lines += 1;
         self.entries.insert(entry.path.clone(), entry);
+        // a watcher runs for weeks: the file is kept to about one line per file
+        if self.lines > 2 * self.entries.len() + 1000 {
+            self.compact()?;
+        }
         Ok(())
     }
 
@@ -198,14 +202,19 @@ mod tests {
     fn a_long_file_is_compacted_to_one_line_per_path() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.jsonl");
-        {
-            let mut s = State::open(&path).unwrap();
-            for i in 0..1500 {
-                s.record(entry("/same", i)).unwrap();
-            }
+        let mut s = State::open(&path).unwrap();
+        for i in 0..1002 {
+            s.record(entry("/same", i)).unwrap();
         }
-        let s = State::open(&path).unwrap();
-        assert_eq!(s.get(Path::new("/same")).unwrap().seen.size, 1499);
+        // compacted while running, and written to again after
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1002);
+        s.record(entry("/same", 1002)).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+        s.record(entry("/same", 1003)).unwrap();
+        drop(s);
+        let s = State::open(&path).unwrap();
+        assert_eq!(s.get(Path::new("/same")).unwrap().seen.size, 1003);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+        assert!(matches!(State::open(&path), Err(Error::State { .. })), "still locked after compaction");
     }
 }
