@@ -61,6 +61,23 @@ impl std::str::FromStr for Confidence {
     }
 }
 
+/// A file's modification and status-change times in nanoseconds since the epoch: with its
+/// size, what tells a changed file from an unchanged one (the inventory, the watcher). The
+/// ctime moves with a label written to an extended attribute, which leaves the mtime alone;
+/// where there is no ctime (not Unix), the mtime stands in.
+pub fn file_times(m: &std::fs::Metadata) -> (i64, i64) {
+    let modified =
+        m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i64);
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        m.ctime().saturating_mul(1_000_000_000).saturating_add(m.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let changed = modified;
+    (modified, changed)
+}
+
 /// A matched value as it stands in the document. `Debug` masks it; `Display` is deliberately
 /// not implemented: callers choose [`SensitiveValue::masked`] or [`SensitiveValue::reveal`].
 #[derive(Clone, PartialEq, Eq, Hash)]

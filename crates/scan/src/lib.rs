@@ -454,16 +454,9 @@ pub struct Scanned {
 impl Scanned {
     /// Size and times from a file's metadata (no hash).
     pub fn of(m: std::fs::Metadata) -> Scanned {
-        let nanos =
-            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
-        #[cfg(unix)]
-        let changed = {
-            use std::os::unix::fs::MetadataExt;
-            Some(m.ctime() * 1_000_000_000 + m.ctime_nsec())
-        };
-        #[cfg(not(unix))]
-        let changed = None;
-        Scanned { size: Some(m.len()), modified: m.modified().ok().map(nanos), changed, hash: None }
+        let (modified, changed) = mamori_model::file_times(&m);
+        // without a ctime there is nothing to compare
+        Scanned { size: Some(m.len()), modified: Some(modified), changed: cfg!(unix).then_some(changed), hash: None }
     }
 }
 

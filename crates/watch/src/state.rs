@@ -11,26 +11,14 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seen {
     pub size: u64,
-    /// Modification and status-change times, in nanoseconds since the epoch. The ctime
-    /// changes with a label written into an extended attribute, which leaves the mtime alone.
+    /// Modification and status-change times ([`mamori_model::file_times`]).
     pub modified: i64,
     pub changed: i64,
 }
 
 impl Seen {
     pub fn of(m: &std::fs::Metadata) -> Seen {
-        #[cfg(unix)]
-        let changed = {
-            use std::os::unix::fs::MetadataExt;
-            m.ctime().saturating_mul(1_000_000_000).saturating_add(m.ctime_nsec())
-        };
-        let modified = m
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i64);
-        #[cfg(not(unix))]
-        let changed = modified;
+        let (modified, changed) = mamori_model::file_times(m);
         Seen { size: m.len(), modified, changed }
     }
 }
