@@ -349,9 +349,7 @@ fn classify_one(
     how: &ClassifyOptions,
 ) -> Outcome {
     // The file and everything inside it (members, attachments) decide its label.
-    let items = Mutex::new(Vec::new());
-    scanner.scan_file(f, &|item| items.lock().unwrap_or_else(|p| p.into_inner()).push(item));
-    let items = items.into_inner().unwrap_or_else(|p| p.into_inner());
+    let items = scanner.scan_one(f).items;
     if let Some(bad) = items.iter().find(|i| !i.nested && i.status != mamori_model::ItemStatus::Ok) {
         return labeler.not_classified(f, bad.error.as_deref().unwrap_or_default());
     }

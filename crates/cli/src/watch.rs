@@ -310,15 +310,7 @@ impl Classifier<'_> {
         if self.state.lock().unwrap_or_else(|p| p.into_inner()).is_done(path, &Seen::of(&meta)) {
             return;
         }
-        let items = Mutex::new(Vec::new());
-        let file = self.scanner.scan_file(path, &|i| items.lock().unwrap_or_else(|p| p.into_inner()).push(i));
-        let mut f = mamori_scan::FileScan {
-            path: path.to_path_buf(),
-            root: PathBuf::new(),
-            regular: true,
-            file,
-            items: items.into_inner().unwrap_or_else(|p| p.into_inner()),
-        };
+        let mut f = self.scanner.scan_one(path);
         if !path.exists() {
             return self.vanished(path);
         }

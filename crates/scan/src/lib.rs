@@ -197,6 +197,15 @@ impl Scanner {
         })
     }
 
+    /// Scans one file and everything inside it, as [`Scanner::scan_tree`] reports a walked file
+    /// (`root` left empty): what classifying one file needs.
+    pub fn scan_one(&self, path: &Path) -> FileScan {
+        let items = std::sync::Mutex::new(Vec::new());
+        let file = self.scan_file(path, &|i| items.lock().unwrap_or_else(|p| p.into_inner()).push(i));
+        let items = items.into_inner().unwrap_or_else(|p| p.into_inner());
+        FileScan { path: path.to_path_buf(), root: PathBuf::new(), regular: true, file, items }
+    }
+
     /// Scans one file; `on_item` gets its report and one per nested item (archive members,
     /// attachments, embedded objects), children first. Returns what the file was when opened
     /// (size, mtime) and, when the scan read all of it, the hash of its content.
