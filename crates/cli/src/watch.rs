@@ -233,7 +233,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<u8> {
             None
         }
     };
-    let caught_up = c.catch_up(&pool, watcher.existing());
+    let caught_up = c.handle_all(&pool, watcher.existing());
     c.log.event(
         "ready",
         &format!("caught up: {caught_up} files changed while not watching"),
@@ -269,53 +269,56 @@ impl Classifier<'_> {
                     "events were lost (too many at once): looking at every file again",
                     serde_json::json!({}),
                 );
-                c.catch_up(pool, watcher.existing());
+                c.handle_all(pool, watcher.existing());
             }
-            pool.install(|| batch.ready.par_iter().for_each(|p| c.handle(p)));
+            c.handle_all(pool, batch.ready.into_iter());
         }
     }
 
-    /// Handles the files not done since they last changed; how many.
-    fn catch_up(&self, pool: &rayon::ThreadPool, files: impl Iterator<Item = PathBuf>) -> usize {
-        let todo: Vec<PathBuf> = {
-            let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            files.filter(|f| std::fs::metadata(f).is_ok_and(|m| !state.is_done(f, &Seen::of(&m)))).collect()
-        };
-        pool.install(|| todo.par_iter().for_each(|p| self.handle(p)));
-        todo.len()
+    /// Handles each of `files` not done since it last changed, on the pool; how many it did.
+    fn handle_all(&self, pool: &rayon::ThreadPool, files: impl Iterator<Item = PathBuf>) -> usize {
+        let files: Vec<PathBuf> = files.collect();
+        pool.install(|| files.par_iter().filter(|p| self.handle(p)).count())
     }
 
     /// Records `files` as they are without reading them (`--only-new`); how many.
     fn leave(&self, files: impl Iterator<Item = PathBuf>) -> usize {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut n = 0;
         for path in files {
-            let Ok(meta) = std::fs::metadata(&path) else { continue };
-            let comment = "left as it was: there before the watcher started (--only-new)".to_string();
-            let at = jiff::Timestamp::now().as_second();
-            let entry = Entry { path, seen: Seen::of(&meta), status: "skipped".into(), label: None, comment, at };
-            if let Err(e) = state.record(entry) {
-                self.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
-                break;
+            let comment = "left as it was: there before the watcher started (--only-new)";
+            if self.note(path, "skipped".into(), None, comment.into()) {
+                n += 1;
             }
-            n += 1;
         }
         n
     }
 
+    /// Records what was done to `path` with how it looks now, so that it is not done again;
+    /// whether it was recorded (a file gone meanwhile is not).
+    fn note(&self, path: PathBuf, status: String, label: Option<String>, comment: String) -> bool {
+        let Ok(meta) = std::fs::metadata(&path) else { return false };
+        let at = jiff::Timestamp::now().as_second();
+        let entry = Entry { path, seen: Seen::of(&meta), status, label, comment, at };
+        let recorded = self.state.lock().unwrap_or_else(|p| p.into_inner()).record(entry);
+        if let Err(e) = &recorded {
+            self.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
+        }
+        recorded.is_ok()
+    }
+
     /// Scans a saved file and applies the policy, unless it is as it was when last handled
-    /// (the watcher's own write, or a restart).
-    fn handle(&self, path: &Path) {
-        let Ok(meta) = std::fs::metadata(path) else { return }; // vanished before its turn
+    /// (the watcher's own write, or a restart); whether it did.
+    fn handle(&self, path: &Path) -> bool {
+        let Ok(meta) = std::fs::metadata(path) else { return false }; // vanished before its turn
         if self.state.lock().unwrap_or_else(|p| p.into_inner()).is_done(path, &Seen::of(&meta)) {
-            return;
+            return false;
         }
         let mut f = self.scanner.scan_one(path);
         if !path.exists() {
-            return self.vanished(path);
+            self.vanished(path);
+            return true;
         }
         let outcome = self.policy.apply(&mut f);
-        let Ok(after) = std::fs::metadata(path) else { return self.vanished(path) };
         let own = f.items.last();
         let class = own.and_then(|i| i.classification.clone());
         let (status, comment) = match (&outcome, own) {
@@ -342,17 +345,10 @@ impl Classifier<'_> {
         if let Some(o) = &outcome {
             self.tell(path, o, label.as_deref(), class.as_ref().and_then(|c| c.recommended_label.as_deref()));
         }
-        let entry = Entry {
-            path: path.to_path_buf(),
-            seen: Seen::of(&after),
-            status,
-            label,
-            comment,
-            at: jiff::Timestamp::now().as_second(),
-        };
-        if let Err(e) = self.state.lock().unwrap_or_else(|p| p.into_inner()).record(entry) {
-            self.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
+        if !self.note(path.to_path_buf(), status, label, comment) && !path.exists() {
+            self.vanished(path);
         }
+        true
     }
 
     fn vanished(&self, path: &Path) {
@@ -382,13 +378,7 @@ impl Classifier<'_> {
             serde_json::json!({ "path": path, "status": status, "comment": o.comment, "label": label }),
         );
         // what the watcher wrote is done: no rescan of it
-        if let Ok(meta) = std::fs::metadata(&path) {
-            let at = jiff::Timestamp::now().as_second();
-            let entry = Entry { path, seen: Seen::of(&meta), status, label: Some(label), comment: o.comment, at };
-            if let Err(e) = self.state.lock().unwrap_or_else(|p| p.into_inner()).record(entry) {
-                self.log.event("error", &e.to_string(), serde_json::json!({ "message": e.to_string() }));
-            }
-        }
+        self.note(path, status, Some(label), o.comment);
     }
 
     /// Tells the person at the desk what was done to their file, or what the policy suggests:
