@@ -169,13 +169,7 @@ pub(crate) fn run(labeler: &Labeler, files: &[PathBuf], ask: &mut dyn Ask, prote
         .iter()
         .map(|f| match target {
             None => labeler.remove(f, &opts),
-            Some(l) => {
-                let mut o = labeler.set(f, l, Method::Privileged, &opts);
-                if protect && o.status != OutcomeStatus::Failed && l.protection.is_some() {
-                    crate::protect::protect_labeled(&mut client, labeler, l, f, &mut o);
-                }
-                o
-            }
+            Some(l) => apply_choice(&mut client, labeler, l, f, &opts, protect),
         })
         .collect();
     let failed = outcomes.iter().any(|o| o.status == OutcomeStatus::Failed);
@@ -185,4 +179,22 @@ pub(crate) fn run(labeler: &Labeler, files: &[PathBuf], ask: &mut dyn Ask, prote
     }
     ask.show(report.trim_end(), failed)?;
     Ok(if failed { 2 } else { 0 })
+}
+
+/// Applies `label` as a person's choice (method Privileged, which automatic labeling never
+/// overrides), protecting the file when `protect` and the label's template say so; the key
+/// service client is made at the first file and kept in `client`.
+pub(crate) fn apply_choice(
+    client: &mut Option<mamori_protect::Client>,
+    labeler: &Labeler,
+    label: &mamori_label::Label,
+    path: &std::path::Path,
+    opts: &WriteOptions,
+    protect: bool,
+) -> Outcome {
+    let mut o = labeler.set(path, label, Method::Privileged, opts);
+    if protect && o.status != OutcomeStatus::Failed && label.protection.is_some() {
+        crate::protect::protect_labeled(client, labeler, label, path, &mut o);
+    }
+    o
 }

@@ -366,11 +366,10 @@ impl Classifier<'_> {
         let Some((path, label)) = self.offers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id) else { return };
         let l = self.policy.labeler;
         let Some(target) = l.taxonomy.find(&label) else { return };
-        let mut o = l.set(&path, target, mamori_label::Method::Privileged, &mamori_label::WriteOptions::default());
-        if self.policy.protect && o.status != OutcomeStatus::Failed && target.protection.is_some() {
-            let mut client = self.policy.client.lock().unwrap_or_else(|p| p.into_inner());
-            crate::protect::protect_labeled(&mut client, l, target, &path, &mut o);
-        }
+        let mut client = self.policy.client.lock().unwrap_or_else(|p| p.into_inner());
+        let opts = mamori_label::WriteOptions::default();
+        let o = crate::chooser::apply_choice(&mut client, l, target, &path, &opts, self.policy.protect);
+        drop(client);
         let status = o.status.as_str().to_string();
         self.log.event(
             "applied",
