@@ -81,6 +81,16 @@ struct Pending {
     looked: Option<(Instant, Seen)>,
 }
 
+impl Pending {
+    /// When it is next looked at: `settle` after its last event, then `recheck` after a look.
+    fn due(&self, opts: &Options) -> Instant {
+        match self.looked {
+            Some((at, _)) => at + opts.recheck,
+            None => self.last_event + opts.settle,
+        }
+    }
+}
+
 /// Watches folders recursively; [`Watcher::next`] waits for the next files to be ready.
 pub struct Watcher {
     _inner: notify::RecommendedWatcher,
@@ -156,6 +166,11 @@ impl Watcher {
             batch.rescan = true;
         }
         let now = Instant::now();
+        // a folder appears only by a create or a rename: no stat for each write
+        let appeared = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+        );
         let touched: &[PathBuf] = match event.kind {
             // a save: new content, or a file renamed into place
             EventKind::Create(_)
@@ -185,7 +200,7 @@ impl Watcher {
             {
                 continue;
             }
-            if path.is_dir() {
+            if appeared && path.is_dir() {
                 // a folder moved or copied in: its files may predate the watch on it
                 for f in files_under(path) {
                     self.pending.insert(f, Pending { last_event: now, looked: None });
@@ -205,24 +220,14 @@ impl Watcher {
 
     /// When the next pending path is due for a look.
     fn next_check(&self) -> Option<Instant> {
-        self.pending
-            .values()
-            .map(|p| match p.looked {
-                Some((at, _)) => at + self.opts.recheck,
-                None => p.last_event + self.opts.settle,
-            })
-            .min()
+        self.pending.values().map(|p| p.due(&self.opts)).min()
     }
 
     /// Moves the paths that are still into `ready`; drops those that vanished.
     fn check(&mut self, now: Instant, ready: &mut Vec<PathBuf>) {
         let opts = &self.opts;
         self.pending.retain(|path, p| {
-            let due = match p.looked {
-                Some((at, _)) => now >= at + opts.recheck,
-                None => now >= p.last_event + opts.settle,
-            };
-            if !due {
+            if now < p.due(opts) {
                 return true;
             }
             let Ok(meta) = std::fs::symlink_metadata(path) else { return false }; // gone
