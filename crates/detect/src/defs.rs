@@ -99,6 +99,8 @@ struct RawRule {
     patterns: Vec<Spanned<String>>,
     #[serde(default)]
     formatted: Option<bool>,
+    #[serde(default)]
+    unless: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +192,9 @@ pub struct Rule {
     /// Pattern indexes this rule applies to; empty for all.
     pub patterns: Vec<usize>,
     pub formatted: Option<bool>,
+    /// Validators that recognize a look-alike (a product barcode, a timestamp): the rule does
+    /// not apply to a value any of them accepts.
+    pub unless: Vec<Validator>,
 }
 
 #[derive(Clone, Debug)]
@@ -384,7 +389,12 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut unless = Vec::new();
+            for v in &r.unless {
+                unless.push(Validator::parse(v.get_ref()).map_err(|m| err(v.span().start, field("unless"), m))?);
+            }
             rules.push(Rule {
+                unless,
                 level,
                 all: lookup(&r.all, "all")?,
                 any: lookup(&r.any, "any")?,

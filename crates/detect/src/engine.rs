@@ -7,7 +7,7 @@ use crate::normalize::{fold, fold_str};
 use crate::validators::{Candidate, Validator};
 use crate::Error;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use mamori_model::Confidence;
+use mamori_model::{Confidence, Layout};
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind as MatchKind2, PatternSet};
@@ -17,6 +17,8 @@ use std::collections::HashMap;
 const MAX_GROUPS: usize = 6;
 /// Longest digit candidate.
 const MAX_DIGITS: usize = 32;
+/// Digits in a run that no type writes in groups: two such runs one space apart are two values.
+const LONG_RUN: usize = 9;
 
 /// One sensitive value found in a text.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +35,8 @@ pub struct Detection {
     /// when two types claim the same value at the same level, the nearer keyword wins
     /// (12 digits right after 免許証番号 are a driver's license, not a pension number).
     pub keyword_distance: usize,
+    /// Why the confidence is what it is, when that is not the rules': `documentation example`.
+    pub note: Option<&'static str>,
 }
 
 struct DigitPattern {
@@ -248,8 +252,8 @@ impl Engine {
         let mut keyword_uses: Vec<Vec<KeywordUse>> = Vec::new();
         for (ti, t) in types.iter().enumerate() {
             for (gi, g) in t.keywords.iter().enumerate() {
-                for term in &g.terms {
-                    let folded = fold_str(term.trim());
+                for term in g.terms.iter().flat_map(|t| identifier_forms(t.trim())) {
+                    let folded = fold_str(&term);
                     let key = folded.to_ascii_lowercase();
                     let idx = *term_index.entry(key).or_insert_with(|| {
                         keyword_terms.push(folded.clone());
@@ -323,6 +327,13 @@ impl Engine {
 
     /// Finds every sensitive value in `text`, with offsets into `text`.
     pub fn scan(&self, text: &str) -> Vec<Detection> {
+        self.scan_with(text, None)
+    }
+
+    /// [`Engine::scan`] with what the extractor knows of the text's structure: a keyword in
+    /// the label of a candidate's span (its column's header, its row's label) counts as a
+    /// keyword right beside it, wherever the label stands.
+    pub fn scan_with(&self, text: &str, layout: Option<&Layout>) -> Vec<Detection> {
         let folded = fold(text);
         let t: &str = &folded.text;
         let mut cands = Vec::new();
@@ -345,12 +356,19 @@ impl Engine {
             })
             .collect();
         let hits = self.keyword_hits(t, &windows);
+        let mut labels = LabelHits::new(layout.filter(|l| !l.is_empty()));
         let mut out: Vec<Detection> = cands
             .iter()
             .zip(&windows)
             .filter_map(|(c, &window)| {
-                let (confidence, keyword_distance) = self.score(t, &hits, c, window)?;
+                let labelled = labels.groups(self, folded.original(c.start), folded.original(c.end), c.type_index);
+                let (mut confidence, keyword_distance) = self.score(t, &hits, labelled, c, window)?;
+                let example = crate::validators::documentation_example(&t[c.start..c.end]);
+                if example {
+                    confidence = Confidence::Low;
+                }
                 Some(Detection {
+                    note: example.then_some("documentation example"),
                     type_index: c.type_index,
                     pattern: c.pattern,
                     start: c.start,
@@ -379,7 +397,11 @@ impl Engine {
                 // a slice may start inside a run only after a space, and only where the group
                 // before it has another length: "in 2024 1234 5678 9018" is one long number,
                 // "6214 9832 0257 35" is a My Number and a 2-digit column
-                if i > 0 && (groups[i - 1].sep != b' ' || glen(&groups[i - 1]) == glen(&groups[i])) {
+                let after_long_run = i > 0 && glen(&groups[i - 1]) >= LONG_RUN && glen(&groups[i]) >= LONG_RUN;
+                if i > 0
+                    && (groups[i - 1].sep != b' ' || glen(&groups[i - 1]) == glen(&groups[i]))
+                    && !(after_long_run && groups[i - 1].sep == b' ')
+                {
                     continue;
                 }
                 let mut count = 0;
@@ -395,8 +417,12 @@ impl Engine {
                     if n_groups > 1 && groups[j - 1].sep != groups[i].sep {
                         break; // mixed separators: "1234-5678 9012"
                     }
-                    if j + 1 < groups.len() && (g.sep != b' ' || glen(&groups[j + 1]) == glen(&g)) {
-                        continue; // the same rule at the end of a slice
+                    // the same rule at the end of a slice; but two long runs one space apart
+                    // ("4111111111111111 5500000000000004") are two numbers, not one grouping
+                    let long_runs =
+                        n_groups == 1 && len >= LONG_RUN && groups.get(j + 1).is_some_and(|n| glen(n) >= LONG_RUN);
+                    if j + 1 < groups.len() && (g.sep != b' ' || glen(&groups[j + 1]) == glen(&g)) && !long_runs {
+                        continue;
                     }
                     let (start, end) = (groups[i].start, g.end);
                     let sep = groups[i].sep;
@@ -552,34 +578,47 @@ impl Engine {
                 hi = hi.max(windows[i].1);
             }
             i += 1;
-            for m in ac.find_overlapping_iter(aho_corasick::Input::new(b).span(lo..hi)) {
-                let (s, e) = (m.start(), m.end());
-                let term = self.keyword_terms[m.pattern().as_usize()].as_bytes();
-                let alnum = |i: usize| b[i].is_ascii_alphanumeric();
-                let word_ok = (s == 0 || !alnum(s - 1) || !term[0].is_ascii_alphanumeric())
-                    && (e == b.len() || !alnum(e) || !term[term.len() - 1].is_ascii_alphanumeric());
-                for u in &self.keyword_uses[m.pattern().as_usize()] {
-                    if (u.word && !word_ok) || (u.case_sensitive && &b[s..e] != term) {
-                        continue;
-                    }
-                    hits.push((s, u.type_index, u.group));
-                }
-            }
+            self.keywords_in(ac, b, lo..hi, |s, u| hits.push((s, u.type_index, u.group)));
         }
         hits.sort_unstable();
         hits
+    }
+
+    /// Calls `f(start, use)` for each keyword use found in `b[range]` that passes its word
+    /// and case rules.
+    fn keywords_in(
+        &self,
+        ac: &AhoCorasick,
+        b: &[u8],
+        range: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, &KeywordUse),
+    ) {
+        for m in ac.find_overlapping_iter(aho_corasick::Input::new(b).span(range)) {
+            let (s, e) = (m.start(), m.end());
+            let term = self.keyword_terms[m.pattern().as_usize()].as_bytes();
+            let word_ok = (!term[0].is_ascii_alphanumeric() || word_boundary(b, s))
+                && (!term[term.len() - 1].is_ascii_alphanumeric() || word_boundary(b, e));
+            for u in &self.keyword_uses[m.pattern().as_usize()] {
+                if (u.word && !word_ok) || (u.case_sensitive && &b[s..e] != term) {
+                    continue;
+                }
+                f(s, u);
+            }
+        }
     }
 
     fn score(
         &self,
         t: &str,
         hits: &[(usize, u32, u8)],
+        labelled: u64,
         c: &Validated,
         (lo, hi): (usize, usize),
     ) -> Option<(Confidence, usize)> {
         let ty = &self.types[c.type_index];
-        let mut present = 0u64;
-        let mut nearest = usize::MAX;
+        // a keyword in the span's header or row label names this very value
+        let mut present = labelled;
+        let mut nearest = if labelled != 0 { 0 } else { usize::MAX };
         if !ty.keywords.is_empty() {
             let from = hits.partition_point(|h| h.0 < lo);
             for h in &hits[from..] {
@@ -613,9 +652,75 @@ impl Engine {
                     && r.all.iter().all(has)
                     && (r.any.is_empty() || r.any.iter().any(has))
                     && !r.none.iter().any(has)
+                    && (r.unless.is_empty() || !lookalike(t, c, &r.unless))
             })
             .map(|r| (r.level, if r.all.is_empty() && r.any.is_empty() { usize::MAX } else { nearest }))
     }
+}
+
+/// The keyword groups found in the labels of a layout's spans, per label, found once per scan.
+struct LabelHits<'a> {
+    layout: Option<&'a Layout>,
+    /// Per label: the (type, group) pairs its keywords name, once computed.
+    found: Vec<Option<Vec<(u32, u8)>>>,
+}
+
+impl<'a> LabelHits<'a> {
+    fn new(layout: Option<&'a Layout>) -> Self {
+        LabelHits { layout, found: vec![None; layout.map_or(0, |l| l.labels.len())] }
+    }
+
+    /// The keyword groups of type `ti` (as bits) that the labels of the span holding
+    /// `start..end` (original offsets) name.
+    fn groups(&mut self, engine: &Engine, start: usize, end: usize, ti: usize) -> u64 {
+        let Some(span) = self.layout.and_then(|l| l.span_of(start, end)) else { return 0 };
+        let mut bits = 0u64;
+        for label in [span.column, span.row].into_iter().flatten() {
+            let hits = self.found[label as usize]
+                .get_or_insert_with(|| engine.label_keywords(&self.layout.unwrap().labels[label as usize]));
+            for &(t, g) in hits.iter() {
+                if t as usize == ti {
+                    bits |= 1 << g;
+                }
+            }
+        }
+        bits
+    }
+}
+
+impl Engine {
+    /// The (type, group) pairs whose keywords appear in a label.
+    fn label_keywords(&self, label: &str) -> Vec<(u32, u8)> {
+        let Some(ac) = &self.keywords else { return Vec::new() };
+        let folded = fold(label);
+        let b = folded.text.as_bytes();
+        let mut out = Vec::new();
+        self.keywords_in(ac, b, 0..b.len(), |_, u| out.push((u.type_index, u.group)));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// True when any of `validators` accepts the candidate: it is a known look-alike.
+fn lookalike(t: &str, c: &Validated, validators: &[Validator]) -> bool {
+    let value = &t[c.start..c.end];
+    let digits: Vec<u8> = value.bytes().filter(u8::is_ascii_digit).collect();
+    let cand = Candidate { value, digits: &digits, text: t, start: c.start, end: c.end };
+    validators.iter().any(|v| v.check(&cand))
+}
+
+/// True when a keyword may start or end at `i`: at the ends of the text, beside a character
+/// that is not an ASCII letter or digit, or where identifiers as code writes them join words
+/// (`twilioToken`, `AWSSecretKey`: a lower-case letter then an upper-case one, or the last
+/// capital of an acronym before a capitalized word). `_` and `-` already part words.
+fn word_boundary(b: &[u8], i: usize) -> bool {
+    if i == 0 || i >= b.len() || !b[i - 1].is_ascii_alphanumeric() || !b[i].is_ascii_alphanumeric() {
+        return true;
+    }
+    let (prev, cur) = (b[i - 1], b[i]);
+    (prev.is_ascii_lowercase() && cur.is_ascii_uppercase())
+        || (prev.is_ascii_uppercase() && cur.is_ascii_uppercase() && b.get(i + 1).is_some_and(u8::is_ascii_lowercase))
 }
 
 /// Keeps `span` as a candidate of (type, pattern) when it slices `t` on character boundaries
@@ -640,6 +745,18 @@ fn validate(
         let formatted = value.bytes().any(|x| matches!(x, b' ' | b'-' | b'.'));
         out.push(Validated { type_index, pattern, start, end, formatted });
     }
+}
+
+/// A keyword term and the ways code writes it as an identifier: "api key" is also `api_key`,
+/// `api-key` and `apikey` (which, matched without case, is `apiKey` and `APIKEY` too).
+fn identifier_forms(term: &str) -> Vec<String> {
+    let mut forms = vec![term.to_string()];
+    if term.is_ascii() && term.contains(' ') && term.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ') {
+        for sep in ["_", "-", ""] {
+            forms.push(term.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(sep));
+        }
+    }
+    forms
 }
 
 /// True when the pattern can match ASCII bytes only.

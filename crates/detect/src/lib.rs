@@ -13,7 +13,19 @@
 //! 4. validators (checksums, structure) run on candidates only;
 //! 5. one aho-corasick pass finds every keyword, and each candidate's confidence is the first
 //!    rule whose keyword groups lie within the type's proximity window (Purview's model:
-//!    high 85 / medium 75 / low 65).
+//!    high 85 / medium 75 / low 65). Keywords match as code writes identifiers too
+//!    (`employeeSsn`, `API_KEY`, `api-key`, `apiKey` for "api key") and half-width katakana
+//!    folds to full-width (`ﾏｲﾅﾝﾊﾞｰ`). A rule's `unless` validators name look-alikes (JAN
+//!    barcodes, epoch-millisecond timestamps) it does not apply to, and a value documentation
+//!    publishes for copying (jwt.io's token) is low with a note saying so.
+//!
+//! **Structure as data.** A roster's keyword is its column header, hundreds of rows above the
+//! value. [`Engine::scan_with`] takes a [`mamori_model::Layout`] from the extractor: labels
+//! (column headers, row labels) and the spans (cells) they apply to. A keyword in the label of
+//! a candidate's span counts as present and right beside it, whatever its group's own
+//! window, so a `注文番号` header rules a column out exactly as the label before one value
+//! would. The engine never learns which format the layout came from (CSV, a spreadsheet, a
+//! Word or HTML table); without a layout nothing changes.
 #![forbid(unsafe_code)]
 
 pub mod defs;

@@ -49,6 +49,9 @@ pub enum Validator {
     KrRrn,
     FrInsee,
     StandaloneBase64,
+    Ean13Product,
+    EpochMillis,
+    NotCode,
 }
 
 /// Every validator name, for `mamori types list` and error messages.
@@ -84,6 +87,9 @@ pub const NAMES: &[&str] = &[
     "kr_rrn",
     "fr_insee",
     "standalone_base64",
+    "ean13_product",
+    "epoch_millis",
+    "not_code",
 ];
 
 impl Validator {
@@ -128,6 +134,9 @@ impl Validator {
             "kr_rrn" => KrRrn,
             "fr_insee" => FrInsee,
             "standalone_base64" => StandaloneBase64,
+            "ean13_product" => Ean13Product,
+            "epoch_millis" => EpochMillis,
+            "not_code" => NotCode,
             _ => return Err(format!("unknown validator {name:?} (known: {})", NAMES.join(", "))),
         })
     }
@@ -160,7 +169,12 @@ impl Validator {
             NotRepeated => !d.is_empty() && !d.iter().all(|&x| x == d[0]) && !repeated_chars(c.value),
             NotSequential => !sequential(d),
             NotDate => !date_prefix(d),
-            NotPlaceholder => !placeholder(c.value),
+            // in a URL only the credentials can be a placeholder: `db.example.com` is a host
+            NotPlaceholder => !placeholder(if c.value.contains("://") {
+                c.value.rsplit_once('@').map_or(c.value, |(creds, _)| creds)
+            } else {
+                c.value
+            }),
             UkNhs => uk_nhs(d),
             UkNino => uk_nino(c.value),
             AuTfn => au_tfn(d),
@@ -171,6 +185,9 @@ impl Validator {
             SgNric => sg_nric(c.value),
             KrRrn => kr_rrn(d),
             FrInsee => fr_insee(c.value),
+            Ean13Product => ean13_product(d),
+            NotCode => !code(c.value),
+            EpochMillis => d.len() == 13 && (&b"1000000000000"[..]..&b"2200000000000"[..]).contains(&d),
             StandaloneBase64 => {
                 // the value is the whole base64 run, not 40 characters cut from a longer blob
                 let b64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/');
@@ -210,8 +227,13 @@ fn card_iin(d: &[u8]) -> bool {
     let n = d.len();
     let p = |k: usize| num(&d[..k.min(n)]);
     match d[0] {
-        b'4' => matches!(n, 13 | 16 | 19),                // Visa
-        b'5' => (51..=55).contains(&p(2)) && n == 16,     // Mastercard
+        b'1' => n == 15,                   // UATP
+        b'4' => matches!(n, 13 | 16 | 19), // Visa
+        b'5' => {
+            (51..=55).contains(&p(2)) && n == 16      // Mastercard
+            || p(4) == 5019 && n == 16                    // Dankort
+            || matches!(p(2), 50 | 56..=58) && (13..=19).contains(&n)
+        } // Maestro
         b'2' => (2221..=2720).contains(&p(4)) && n == 16, // Mastercard 2-series
         b'3' => {
             (matches!(p(2), 34 | 37) && n == 15)                                                   // Amex
@@ -219,7 +241,11 @@ fn card_iin(d: &[u8]) -> bool {
                 || (((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && (14..=19).contains(&n))
             // Diners
         }
-        b'6' => (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62) && (16..=19).contains(&n),
+        b'6' => {
+            (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62) && (16..=19).contains(&n)
+                || matches!(p(4), 6304 | 6759 | 6761..=6763) && (13..=19).contains(&n)
+            // Maestro
+        }
         _ => false,
     }
 }
@@ -340,6 +366,19 @@ pub fn jp_my_number(d: &[u8]) -> bool {
 
 /// 法人番号: a leading check digit = 9 − (Σ mod 9) over the 12 base digits, weights 1,2,1,2…
 /// from the right.
+/// A product barcode: 13 digits with the EAN-13 check digit and a prefix of the Japanese
+/// (JAN 45, 49) or book (ISBN 978, 979) ranges. Invoices and order lists are full of them, and
+/// one in ten passes any other 13-digit checksum.
+fn ean13_product(d: &[u8]) -> bool {
+    if d.len() != 13
+        || !(d.starts_with(b"45") || d.starts_with(b"49") || d.starts_with(b"978") || d.starts_with(b"979"))
+    {
+        return false;
+    }
+    let sum: u32 = d[..12].iter().enumerate().map(|(i, &x)| (x - b'0') as u32 * if i % 2 == 0 { 1 } else { 3 }).sum();
+    (10 - sum % 10) % 10 == (d[12] - b'0') as u32
+}
+
 pub fn jp_corporate_number(d: &[u8]) -> bool {
     if d.len() != 13 || d[0] == b'0' {
         return false;
@@ -425,8 +464,11 @@ fn jwt(v: &str) -> bool {
     let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
         return false;
     };
+    let signed = parts.next().is_some_and(|s| !s.is_empty());
     let dec = |x: &str| b64url_decode(x).and_then(|b| String::from_utf8(b).ok());
-    matches!((dec(h), dec(p)), (Some(h), Some(p)) if h.trim_start().starts_with('{') && h.contains("\"alg\"") && p.trim_start().starts_with('{'))
+    // an empty signature is a token only when its header says it is unsigned (`alg: none`)
+    let unsigned = |h: &str| h.split_whitespace().collect::<String>().contains("\"alg\":\"none\"");
+    matches!((dec(h), dec(p)), (Some(h), Some(p)) if h.trim_start().starts_with('{') && h.contains("\"alg\"") && p.trim_start().starts_with('{') && (signed || unsigned(&h)))
 }
 
 /// A PEM private key header is real when an END line follows with a body of key material.
@@ -496,6 +538,49 @@ fn date_prefix(d: &[u8]) -> bool {
 }
 
 /// Documentation samples and redactions: `AKIAIOSFODNN7EXAMPLE`, `xxxx`, `<password>`, `${SECRET}`.
+/// Values that documentation publishes for readers to copy: they pass every check, yet finding
+/// one says nothing about a leak. The engine reports them at low, saying so. (AWS's
+/// `AKIAIOSFODNN7EXAMPLE` pair is not here: `not_placeholder` already drops it.)
+pub fn documentation_example(value: &str) -> bool {
+    // jwt.io's sample token (HS256, sub 1234567890, John Doe), whatever its signature
+    const JWT_IO: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lI";
+    value.starts_with(JWT_IO)
+}
+
+/// True when a value assigned to a password-like name reads as code, not as a secret: a null
+/// (`NULL`, `None`), a cast, call or pointer (`(char *) (p + 2)`, `getenv("PW")`), a member
+/// path (`self.pwd`, `os.environ`), a CSS selector or element id (`#add-password`), or an
+/// identifier of lower-case words that names a secret instead of holding one
+/// (`user_password_hash`, `db-password`; a passphrase like `correct-horse-battery` stays).
+fn code(v: &str) -> bool {
+    let v = v.trim_end_matches([';', ',']);
+    const NULLS: &[&str] = &["null", "nil", "none", "undefined", "nullptr", "true", "false", "nothing"];
+    if NULLS.iter().any(|n| v.eq_ignore_ascii_case(n)) {
+        return true;
+    }
+    let ident = |w: &str| {
+        !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !w.as_bytes()[0].is_ascii_digit()
+    };
+    let b = v.as_bytes();
+    // a cast, pointer, call, variable ($HOME), path or ARN
+    if matches!(b.first(), Some(b'(' | b'*' | b'&' | b'$' | b'/'))
+        || (v.contains('(') && v.ends_with(')'))
+        || v.contains("->")
+        || v.starts_with("arn:")
+    {
+        return true;
+    }
+    if v.split('.').count() >= 2 && v.split('.').all(ident) && v.bytes().any(|b| b.is_ascii_lowercase()) {
+        return true; // self.pwd, os.environ, config.db.password
+    }
+    let selector = v.starts_with(['#', '.']);
+    let words: Vec<&str> = v.trim_start_matches(['#', '.']).split(['-', '_']).collect();
+    const NAMES: &[&str] = &["password", "passwd", "pwd", "pass", "secret", "token", "key", "pin"];
+    words.len() >= 2
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (selector || words.iter().any(|w| NAMES.contains(w)))
+}
+
 fn placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
     const WORDS: &[&str] = &[
@@ -511,7 +596,9 @@ fn placeholder(v: &str) -> bool {
         "your-",
         "<",
         "${",
+        "#{",
         "{{",
+        "abcdefgh",
         "%s",
         "redacted",
         "password123",

@@ -148,3 +148,62 @@ fn random_mixed_text_never_panics_and_spans_are_valid() {
         }
     }
 }
+
+/// The keyword is the column header, the value 200 rows below it: only the layout the
+/// extractor hands over says the two belong together.
+#[test]
+fn a_column_header_is_near_every_cell_of_its_column() {
+    use mamori_model::{LabeledSpan, Layout};
+    let engine = Engine::new(&Catalog::builtin()).unwrap();
+    let mut text = String::from("社員番号,氏名,個人番号\n");
+    for i in 0..200 {
+        text.push_str(&format!("{:06},山田 太郎,{}\n", 100000 + i, if i == 199 { "621498320257" } else { "-" }));
+    }
+    let at = text.find("621498320257").unwrap();
+    let level = |layout: Option<&Layout>| {
+        engine
+            .scan_with(&text, layout)
+            .into_iter()
+            .find(|d| engine.types()[d.type_index].id == "jp-my-number" && d.start == at)
+            .map(|d| d.confidence)
+    };
+    assert_eq!(level(None), Some(Confidence::Low), "out of the keyword window");
+    let layout = Layout {
+        labels: vec!["個人番号".into(), "氏名".into()],
+        spans: vec![LabeledSpan { start: at, end: at + 12, column: Some(0), row: None }],
+    };
+    assert_eq!(level(Some(&layout)), Some(Confidence::High));
+    // a header naming another kind of number rules the value out, as a label before it would
+    let order = Layout { labels: vec!["注文番号".into()], ..layout.clone() };
+    assert_eq!(level(Some(&order)), None);
+}
+
+#[test]
+fn keywords_as_code_and_legacy_systems_write_them() {
+    let high = |text: &str, id: &str| find(text).iter().any(|(t, _, c)| t == id && *c == Confidence::High);
+    // camelCase, snake_case, kebab-case and upper case identifiers hold the keyword
+    assert!(high(r#"{"employeeSsn": "536-90-4399"}"#, "us-ssn"));
+    assert!(high("SOCIAL_SECURITY_NUMBER=536-90-4399", "us-ssn"));
+    assert!(high("social-security-number: 536-90-4399", "us-ssn"));
+    assert!(find("socialSecurityNumber: 536904399").iter().any(|(t, _, c)| t == "us-ssn" && *c >= Confidence::Medium));
+    // half-width katakana, as old mainframe exports write it
+    assert!(high("ﾏｲﾅﾝﾊﾞｰ 6214 9832 0257", "jp-my-number"));
+    // but a keyword glued inside another word is still not a keyword
+    assert!(!high("unssnapped 536-90-4399", "us-ssn"));
+}
+
+#[test]
+fn look_alikes_of_checksummed_numbers_stay_low_or_out() {
+    let level = |text: &str, id: &str| find(text).into_iter().find(|(t, _, _)| t == id).map(|(_, _, c)| c);
+    // 13-digit numbers pass the 法人番号 check one time in nine: alone they are low at most
+    assert_eq!(level("ref 9199351819093", "jp-corporate-number"), Some(Confidence::Low));
+    assert_eq!(level("法人番号 9199351819093", "jp-corporate-number"), Some(Confidence::High));
+    // epoch-millisecond timestamps and JAN barcodes are not reported without a keyword
+    assert_eq!(level("1733000000003 INFO request done", "jp-corporate-number"), None);
+    assert_eq!(level("JAN 4901234561090", "jp-corporate-number"), None);
+    // jwt.io's sample token is low, and says why
+    let engine = Engine::new(&Catalog::builtin()).unwrap();
+    let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    let d = engine.scan(jwt).into_iter().find(|d| engine.types()[d.type_index].id == "jwt").unwrap();
+    assert_eq!((d.confidence, d.note), (Confidence::Low, Some("documentation example")));
+}

@@ -22,6 +22,7 @@ mod ooxml;
 mod pdf;
 mod rtf;
 mod sniff;
+mod table;
 mod text;
 mod xml;
 
@@ -125,12 +126,22 @@ pub(crate) struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    /// Hands out the whole text of one part as one window.
+    /// Hands out the whole text of one part as one window, with the tables its tab-separated
+    /// rows make (spreadsheets, Word, ODF and HTML tables are written out that way).
     pub fn part(&mut self, part: &str, text: &str, marks: &[Mark]) {
         if text.is_empty() {
             return;
         }
-        self.sink.window(&Window { text, base: 0, line: 1, report: 0..text.len(), part, marks });
+        let layout = memchr::memchr(b'\t', text.as_bytes()).map(|_| table::document_layout(text));
+        self.sink.window(&Window {
+            text,
+            base: 0,
+            line: 1,
+            report: 0..text.len(),
+            part,
+            marks,
+            layout: layout.as_ref(),
+        });
     }
 
     /// Notes a part that could not be read; the item goes on.

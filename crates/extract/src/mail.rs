@@ -48,3 +48,44 @@ fn addresses(a: &Address) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{extract, Budget, Limits, Sink, TextOptions, Window};
+
+    #[derive(Default)]
+    struct Texts(String);
+
+    impl Sink for Texts {
+        fn window(&mut self, w: &Window) {
+            self.0.push_str(w.text);
+        }
+        fn member(&mut self, _: &str, _: Result<Vec<u8>, crate::Error>, _: &Budget) {}
+    }
+
+    fn body_of(charset: &str, encoding: &'static encoding_rs::Encoding) -> String {
+        let body = "お世話になっております。マイナンバー：6214 9832 0257 をお送りします。";
+        let (bytes, _, _) = encoding.encode(body);
+        let mut mail = format!(
+            "From: a@example.co.jp\r\nTo: b@example.co.jp\r\nSubject: test\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        )
+        .into_bytes();
+        mail.extend_from_slice(&bytes);
+        let mut texts = Texts::default();
+        extract(&mail, &TextOptions::default(), &Budget::new(Limits::default()), &mut texts).unwrap();
+        texts.0
+    }
+
+    #[test]
+    fn japanese_mail_bodies_are_decoded_in_their_charset() {
+        for (charset, enc) in [
+            ("ISO-2022-JP", encoding_rs::ISO_2022_JP),
+            ("Shift_JIS", encoding_rs::SHIFT_JIS),
+            ("EUC-JP", encoding_rs::EUC_JP),
+        ] {
+            let text = body_of(charset, enc);
+            assert!(text.contains("マイナンバー：6214 9832 0257"), "{charset}: {text:?}");
+        }
+    }
+}

@@ -34,6 +34,7 @@ fn text_of(xml: &str, cx: &Cx) -> Result<TextBuf, Error> {
     let mut para = 0u32;
     let mut sheet = String::new();
     let (mut row, mut col, mut row_rep, mut col_rep, mut slide) = (0u32, 0u32, 1u32, 1u32, 0u32);
+    let mut last_col = None; // the column last begun in this row
     walk(xml, true, cx.budget, |node| match node {
         Node::Open { name, elem } => match name {
             "p" | "h" => para += 1,
@@ -48,11 +49,12 @@ fn text_of(xml: &str, cx: &Cx) -> Result<TextBuf, Error> {
                 row += 1;
                 col = 0;
                 row_rep = repeat(elem, "table:number-rows-repeated");
+                last_col = None;
             }
             "table-cell" | "covered-table-cell" => {
                 col += 1;
                 col_rep = repeat(elem, "table:number-columns-repeated");
-                buf.tab();
+                buf.to_column(col - 1, &mut last_col);
                 // tables in slides and text have no sheet to name
                 if !sheet.is_empty() {
                     buf.mark(format!("{}!{}{row}", quote_sheet(&sheet), column_name(col)));

@@ -68,9 +68,11 @@ fn flow_part(zip: &mut Zip, name: &str, label: &str, cx: &mut Cx) {
 fn flow(xml: &str, cx: &Cx) -> Result<String, Error> {
     let mut buf = TextBuf::default();
     let (mut in_text, mut skip) = (0u32, 0u32);
+    let mut cells = Vec::new(); // where each open table cell's text starts (tables nest)
     let result = walk(xml, true, cx.budget, |node| match node {
         Node::Open { name, .. } => match name {
             "Fallback" | "rPh" | "instrText" => skip += 1,
+            "tc" if skip == 0 => cells.push(buf.text.len()),
             "t" | "delText" | "text" | "v" => in_text += 1,
             "tab" if skip == 0 => buf.tab(),
             "br" | "cr" if skip == 0 => buf.newline(),
@@ -81,10 +83,12 @@ fn flow(xml: &str, cx: &Cx) -> Result<String, Error> {
             "t" | "delText" | "text" | "v" => in_text = in_text.saturating_sub(1),
             "p" | "tr" | "si" | "row" if skip == 0 => buf.newline(),
             "tc" if skip == 0 => {
-                if buf.text.ends_with('\n') {
+                let start = cells.pop().unwrap_or(0);
+                if buf.text.len() > start && buf.text.ends_with('\n') {
                     buf.text.pop();
                 }
-                buf.tab();
+                // always a tab, so an empty cell keeps the columns under their headers
+                buf.push("\t");
             }
             _ => {}
         },
@@ -209,6 +213,7 @@ fn shared_strings(xml: &str, cx: &mut Cx) -> Vec<String> {
 fn worksheet(xml: &str, sheet: &str, shared: &[String], cx: &Cx) -> Result<TextBuf, Error> {
     let mut buf = TextBuf::default();
     let (mut row, mut col) = (0u32, 0u32);
+    let mut last_col = None; // the column last written in this row
     let mut cell_type = String::new();
     let mut value = String::new();
     let (mut in_value, mut in_cell) = (false, false);
@@ -216,6 +221,7 @@ fn worksheet(xml: &str, sheet: &str, shared: &[String], cx: &Cx) -> Result<TextB
         Node::Open { name: "row", elem } => {
             row = attr(elem, "r").and_then(|r| r.parse().ok()).unwrap_or(row + 1);
             col = 0;
+            last_col = None;
         }
         Node::Open { name: "c", elem } => {
             col = attr(elem, "r").and_then(|r| column_of(&r)).unwrap_or(col + 1);
@@ -235,7 +241,7 @@ fn worksheet(xml: &str, sheet: &str, shared: &[String], cx: &Cx) -> Result<TextB
                 _ => number_as_shown(value.trim()),
             };
             if !shown.is_empty() {
-                buf.tab();
+                buf.to_column(col.saturating_sub(1), &mut last_col);
                 buf.mark(format!("{sheet}!{}{row}", column_name(col)));
                 buf.push(&shown);
             }
@@ -340,7 +346,8 @@ mod tests {
         assert_eq!(shared, ["個人番号", "6214"]);
         let sheet = r#"<worksheet><sheetData><row r="3"><c r="B3" t="s"><v>0</v></c><c r="D3"><f>A1</f><v>4.1111111111111E+15</v></c></row><row r="4"><c r="C4" t="inlineStr"><is><t>x&amp;y</t></is></c><c r="E4" t="s"><v>1</v></c></row></sheetData></worksheet>"#;
         let buf = worksheet(sheet, "'My Sheet'", &shared, &cx).unwrap();
-        assert_eq!(buf.text, "個人番号\t4111111111111100\nx&y\t6214\n");
+        // one tab per column, so empty cells keep the others under their headers
+        assert_eq!(buf.text, "\t個人番号\t\t4111111111111100\n\t\tx&y\t\t6214\n");
         let places: Vec<&str> = buf.marks.iter().map(|m| m.place.as_str()).collect();
         assert_eq!(places, ["'My Sheet'!B3", "'My Sheet'!D3", "'My Sheet'!C4", "'My Sheet'!E4"]);
     }

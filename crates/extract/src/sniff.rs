@@ -53,6 +53,12 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     if controls * 20 > head.len() {
         return Sniffed::Binary { format: "binary", reason: "binary file (control bytes)" };
     }
+    // ISO-2022-JP is seven-bit, so it also reads as UTF-8: its escape into JIS X 0208 tells
+    if head.is_ascii()
+        && (memchr::memmem::find(head, b"\x1b$B").is_some() || memchr::memmem::find(head, b"\x1b$@").is_some())
+    {
+        return Sniffed::Text { encoding: encoding_rs::ISO_2022_JP, bom: 0 };
+    }
     match std::str::from_utf8(head) {
         Ok(_) => return Sniffed::Text { encoding: UTF_8, bom: 0 },
         // a multi-byte character cut by the end of the head is still UTF-8
@@ -117,6 +123,8 @@ mod tests {
         assert_eq!(enc(&sjis), "Shift_JIS");
         let (euc, _, _) = encoding_rs::EUC_JP.encode(text);
         assert_eq!(enc(&euc), "EUC-JP");
+        let (jis, _, _) = encoding_rs::ISO_2022_JP.encode(text);
+        assert_eq!(enc(&jis), "ISO-2022-JP");
         let le: Vec<u8> = "plain ascii text".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         assert_eq!(enc(&le), "UTF-16LE");
         assert_eq!(enc(b"PK\x03\x04rest"), "zip");

@@ -1,7 +1,9 @@
 //! Streaming decode of a text item into overlapping windows.
 
+use crate::table::Delimited;
 use crate::{sniff, Error, Mark, Sniffed};
 use encoding_rs::{CoderResult, Encoding};
+use mamori_model::Layout;
 use std::io::Read;
 
 /// How text is cut into windows.
@@ -36,6 +38,8 @@ pub struct Window<'a> {
     pub part: &'a str,
     /// Finer places inside `text`, in offset order.
     pub marks: &'a [Mark],
+    /// The tables in `text`: each cell's column header and row label, when known.
+    pub layout: Option<&'a Layout>,
 }
 
 impl Window<'_> {
@@ -112,6 +116,8 @@ pub fn read_text<R: Read>(
     let mut line = 1u64;
     let mut report_from = 0usize; // where this window's own part starts
     let mut input_start = bom;
+    // a CSV/TSV file's header, read from its first window, labels the cells of every window
+    let mut table: Option<Option<Delimited>> = None;
     loop {
         let last = filled < raw.len();
         let mut input = &raw[input_start..filled];
@@ -131,6 +137,8 @@ pub fn read_text<R: Read>(
                 if last && text.len() < window + 2 * opts.context { text.len() } else { floor_char(&text, window) };
             let is_last = last && end == text.len();
             let report_to = if is_last { end } else { floor_char(&text, end - opts.context) };
+            let table = table.get_or_insert_with(|| Delimited::sniff(&text[..end]));
+            let layout = table.as_ref().map(|t| t.layout(&text[..end], base == 0));
             on_window(&Window {
                 text: &text[..end],
                 base,
@@ -138,6 +146,7 @@ pub fn read_text<R: Read>(
                 report: report_from..report_to.max(report_from),
                 part: "",
                 marks: &[],
+                layout: layout.as_ref(),
             });
             if is_last {
                 text.clear();

@@ -214,7 +214,8 @@ impl Condition {
                 0
             }
         } else {
-            f.matches.iter().filter(|m| m.confidence >= self.min_confidence).count()
+            // every occurrence counts, as in Purview: a value written three times is three
+            f.matches.iter().filter(|m| m.confidence >= self.min_confidence).map(|m| m.count.max(1) as usize).sum()
         };
         (count >= self.min_count && count > 0).then(|| Reason {
             type_id: self.type_id.clone(),
@@ -238,6 +239,8 @@ mod tests {
                 offset: 0,
                 line: 1,
                 part: None,
+                count: 1,
+                note: None,
             })
             .collect();
         Finding { type_id: type_id.into(), confidence: *confs.iter().max().unwrap(), count: confs.len(), matches }

@@ -146,6 +146,67 @@ pub fn canonical_value(value: &str) -> String {
         .collect()
 }
 
+/// What an extractor knows of a text's structure, handed to the detection engine as data: a
+/// table's column header is near every cell of its column however far below it the cell is,
+/// and a row's label is near the row's values. The engine stays format-blind: it sees labels
+/// and the stretches of text they apply to, never a file type.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Layout {
+    /// The label texts (column headers, row labels), each stored once.
+    pub labels: Vec<String>,
+    /// Stretches of the text (byte ranges), sorted by start and not overlapping, each with the
+    /// labels that apply to it.
+    pub spans: Vec<LabeledSpan>,
+}
+
+/// A stretch of text (a table cell) and the labels that apply to it, as indexes into
+/// [`Layout::labels`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LabeledSpan {
+    pub start: usize,
+    pub end: usize,
+    /// Its column's header.
+    pub column: Option<u32>,
+    /// Its row's label (the first cell of the row, when that is a name, not a value).
+    pub row: Option<u32>,
+}
+
+impl Layout {
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The span that holds `start..end` whole, if any.
+    pub fn span_of(&self, start: usize, end: usize) -> Option<&LabeledSpan> {
+        let i = self.spans.partition_point(|s| s.start <= start);
+        let s = self.spans.get(i.checked_sub(1)?)?;
+        (end <= s.end).then_some(s)
+    }
+
+    /// The index of `label`, adding it when new. Labels are few (a table's headers), so a
+    /// linear look-up is enough.
+    pub fn label(&mut self, label: &str) -> u32 {
+        match self.labels.iter().position(|l| l == label) {
+            Some(i) => i as u32,
+            None => {
+                self.labels.push(label.to_string());
+                (self.labels.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The layout of `text[from..to]` with offsets relative to `from`: the spans inside it.
+    pub fn slice(&self, from: usize, to: usize) -> Layout {
+        let lo = self.spans.partition_point(|s| s.start < from);
+        let spans = self.spans[lo..]
+            .iter()
+            .take_while(|s| s.end <= to)
+            .map(|s| LabeledSpan { start: s.start - from, end: s.end - from, ..*s })
+            .collect();
+        Layout { labels: self.labels.clone(), spans }
+    }
+}
+
 /// One occurrence of a sensitive type in an item.
 #[derive(Clone, Debug)]
 pub struct Match {
@@ -158,6 +219,12 @@ pub struct Match {
     /// Where in a document the value is (`word/footer1.xml`, `Sheet2!C7`, `slide 3 notes`,
     /// `page 12`); `None` for plain text.
     pub part: Option<String>,
+    /// How many times the item holds this value (the confidence is the best of them; offset,
+    /// line and part are the first's). Purview counts every instance, and so do policies'
+    /// `min_count`.
+    pub count: u64,
+    /// Why the confidence is lower than its rules give (`documentation example`), if it is.
+    pub note: Option<String>,
 }
 
 /// All matches of one sensitive type in one item. Its confidence is its best match's.
@@ -353,7 +420,7 @@ struct MatchView<'a> {
 impl Serialize for MatchView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Match", 5)?;
+        let mut st = s.serialize_struct("Match", 7)?;
         if self.reveal {
             st.serialize_field("value", self.m.value.reveal())?;
         } else {
@@ -364,6 +431,10 @@ impl Serialize for MatchView<'_> {
         st.serialize_field("line", &self.m.line)?;
         if let Some(part) = &self.m.part {
             st.serialize_field("part", part)?;
+        }
+        st.serialize_field("count", &self.m.count)?;
+        if let Some(note) = &self.m.note {
+            st.serialize_field("note", note)?;
         }
         st.end()
     }

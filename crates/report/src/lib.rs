@@ -315,6 +315,8 @@ mod tests {
                 offset: 120,
                 line: 3,
                 part: None,
+                count: 1,
+                note: None,
             }],
         });
         r

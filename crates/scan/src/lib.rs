@@ -16,7 +16,7 @@ use mamori_detect::Engine;
 use mamori_extract::{detect_head, extract, read_text, Budget, Head, Limits, Sink, TextOptions, Window};
 use mamori_model::{Confidence, Finding, ItemReport, ItemStatus, Match, SensitiveValue};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -357,17 +357,19 @@ impl Sink for ItemSink<'_> {
 struct Collector<'a> {
     scanner: &'a Scanner,
     by_type: BTreeMap<usize, Finding>,
+    /// Per type, where each distinct value stands in its finding's matches.
+    seen: HashMap<usize, HashMap<String, usize>>,
 }
 
 impl<'a> Collector<'a> {
     fn new(scanner: &'a Scanner) -> Self {
-        Collector { scanner, by_type: BTreeMap::new() }
+        Collector { scanner, by_type: BTreeMap::new(), seen: HashMap::new() }
     }
 
     fn window(&mut self, w: &Window) {
         let (engine, opts) = (&self.scanner.engine, &self.scanner.opts);
         let types = engine.types();
-        let mut dets = engine.scan(w.text);
+        let mut dets = engine.scan_with(w.text, w.layout);
         dets.retain(|d| w.report.contains(&d.start) && d.confidence >= opts.min_confidence);
         dets.sort_by_key(|d| d.start);
         let (mut line, mut counted) = (w.line, 0usize);
@@ -382,13 +384,23 @@ impl<'a> Collector<'a> {
             });
             f.count += 1;
             f.confidence = f.confidence.max(d.confidence);
-            if f.matches.len() < opts.max_matches {
+            // a value seen again is counted on its first match, at the best confidence seen
+            let value = &w.text[d.start..d.end];
+            let seen = self.seen.entry(d.type_index).or_default();
+            if let Some(&i) = seen.get(value) {
+                let m = &mut f.matches[i];
+                m.count += 1;
+                m.confidence = m.confidence.max(d.confidence);
+            } else if f.matches.len() < opts.max_matches {
+                seen.insert(value.to_string(), f.matches.len());
                 f.matches.push(Match {
-                    value: SensitiveValue::new(&w.text[d.start..d.end]),
+                    value: SensitiveValue::new(value),
                     confidence: d.confidence,
                     offset: w.base + d.start as u64,
                     line,
                     part: w.place(d.start).map(str::to_string),
+                    count: 1,
+                    note: d.note.map(str::to_string),
                 });
             }
         }

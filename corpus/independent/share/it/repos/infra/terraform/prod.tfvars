@@ -1,0 +1,6 @@
+region          = "ap-northeast-1"
+aws_access_key  = "AKIAXGI7ZCHJEEV36RC4"
+aws_secret_key  = "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"
+db_password     = "&gZea1j2j4iUAJlEk"
+vpc_cidr        = "10.20.0.0/16"
+bastion_ip      = "153.120.44.9"
