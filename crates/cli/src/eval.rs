@@ -98,11 +98,10 @@ fn score(engine: &Arc<Engine>, dir: &Path, nested: &[PathBuf], name: &str) -> an
     }
     let mut truth: Vec<TruthRow> = Vec::new();
     for truth_path in &files {
-        let text = std::fs::read_to_string(truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
-        for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            truth.push(serde_json::from_str(l).with_context(|| format!("{}:{}", truth_path.display(), i + 1))?);
-        }
+        truth.extend(read_rows(truth_path)?);
     }
+    let decoys = dir.join("hard-negatives.jsonl");
+    let negatives = if decoys.exists() { read_rows(&decoys)? } else { Vec::new() };
     // the ground truth and the generators describe the corpus; they are not part of it
     let mut exclude = vec![
         "ground-truth*.jsonl".to_string(),
@@ -123,8 +122,18 @@ fn score(engine: &Arc<Engine>, dir: &Path, nested: &[PathBuf], name: &str) -> an
     })?;
     let items = items.into_inner().unwrap();
     let refs: Vec<(String, &mamori_model::ItemReport)> = items.iter().map(|(r, i)| (r.clone(), i)).collect();
-    let by_level = LEVELS.iter().map(|&l| evaluate(&refs, &truth, l)).collect();
+    let by_level = LEVELS.iter().map(|&l| evaluate(&refs, &truth, &negatives, l)).collect();
     Ok(Scored { name: name.to_string(), by_level })
+}
+
+/// The rows of a JSON Lines truth file.
+fn read_rows(path: &Path) -> anyhow::Result<Vec<TruthRow>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", path.display(), i + 1)))
+        .collect()
 }
 
 fn print_table(c: &Scored, min: Confidence) {
@@ -163,6 +172,12 @@ fn print_table(c: &Scored, min: Confidence) {
     }
     for (p, t, v) in &ev.false_positives {
         println!("false alarm  {t:<30} {p}: {v}");
+    }
+    if !ev.hard_negatives_flagged.is_empty() {
+        println!("hard negatives flagged (decoys among the false alarms): {}", ev.hard_negatives_flagged.len());
+    }
+    for (t, n) in &ev.not_scored {
+        println!("not scored   {t:<30} {n} value(s): the corpus does not cover this type");
     }
     println!();
 }

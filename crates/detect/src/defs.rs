@@ -36,6 +36,8 @@ struct RawType {
     purview: Option<String>,
     #[serde(default)]
     proximity: Option<usize>,
+    #[serde(default)]
+    contains: Vec<String>,
     #[serde(rename = "pattern")]
     patterns: Vec<Spanned<RawPattern>>,
     #[serde(default)]
@@ -130,6 +132,9 @@ pub struct TypeDef {
     /// The Purview entity this type follows, when there is one.
     pub purview: Option<String>,
     pub proximity: usize,
+    /// Types whose values may stand inside this type's values as findings of their own (a
+    /// token or an IP address in a URL); other types inside are fragments of it.
+    pub contains: Vec<String>,
     pub patterns: Vec<PatternDef>,
     pub keywords: Vec<KeywordGroup>,
     pub rules: Vec<Rule>,
@@ -427,6 +432,7 @@ pub fn parse_file(source: &str, src: &str) -> Result<Vec<TypeDef>, Error> {
             description: raw.description,
             purview: raw.purview,
             proximity: raw.proximity.unwrap_or(DEFAULT_PROXIMITY),
+            contains: raw.contains,
             patterns,
             keywords,
             rules,

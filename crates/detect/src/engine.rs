@@ -127,6 +127,8 @@ pub struct Engine {
     regex_sets: Vec<RegexSet>,
     regex_patterns: Vec<RegexPattern>,
     keywords: Option<AhoCorasick>,
+    /// Per type, the indexes of the types its values may hold (`TypeDef::contains`).
+    contains: Vec<Vec<usize>>,
     keyword_uses: Vec<Vec<KeywordUse>>,
     keyword_terms: Vec<String>,
     /// Bytes of the longest keyword term.
@@ -296,7 +298,12 @@ impl Engine {
                     .map_err(|e| Error::Compile(e.to_string()))?,
             )
         };
+        let contains = types
+            .iter()
+            .map(|t| t.contains.iter().filter_map(|id| types.iter().position(|u| &u.id == id)).collect())
+            .collect();
         Ok(Engine {
+            contains,
             labels,
             label_terms,
             label_uses,
@@ -378,7 +385,7 @@ impl Engine {
                 })
             })
             .collect();
-        resolve(&mut out);
+        resolve(&mut out, |outer, inner| self.contains[outer].contains(&inner));
         for d in &mut out {
             d.start = folded.original(d.start);
             d.end = folded.original(d.end);
@@ -842,8 +849,9 @@ fn forward_chars(t: &str, pos: usize, n: usize) -> usize {
 
 /// Settles competing claims: of the same type, overlapping matches keep the best (then the
 /// longest); across types, a match strictly inside another at least as confident is a
-/// fragment of it, and on the very same span only the most confident types stay.
-fn resolve(ds: &mut Vec<Detection>) {
+/// fragment of it (unless `holds(outer, inner)`: a token in a URL is a finding of its own),
+/// and on the very same span only the most confident types stay.
+fn resolve(ds: &mut Vec<Detection>, holds: impl Fn(usize, usize) -> bool) {
     ds.sort_by(|a, b| {
         (a.start, std::cmp::Reverse(a.end), std::cmp::Reverse(a.confidence)).cmp(&(
             b.start,
@@ -882,7 +890,7 @@ fn resolve(ds: &mut Vec<Detection>) {
                     }
                     std::cmp::Ordering::Equal => {}
                 }
-            } else if inside && a.confidence >= b.confidence {
+            } else if inside && a.confidence >= b.confidence && !holds(a.type_index, b.type_index) {
                 keep[j] = false;
             }
         }

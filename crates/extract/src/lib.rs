@@ -132,7 +132,7 @@ impl Cx<'_> {
         if text.is_empty() {
             return;
         }
-        let layout = memchr::memchr(b'\t', text.as_bytes()).map(|_| table::document_layout(text));
+        let layout = Some(table::document_layout(text)).filter(|l| !l.is_empty());
         self.sink.window(&Window {
             text,
             base: 0,

@@ -2,7 +2,9 @@
 //! attachments as nested items (`mail.eml!invoice.xlsx`).
 
 use crate::{Cx, Error};
-use mail_parser::{Address, MessageParser, MimeHeaders};
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{Address, Encoding, MessageParser, MessagePart, MimeHeaders};
 
 pub(crate) fn eml(data: &[u8], cx: &mut Cx) -> Result<(), Error> {
     let msg = crate::guarded("mail", || {
@@ -30,11 +32,28 @@ pub(crate) fn eml(data: &[u8], cx: &mut Cx) -> Result<(), Error> {
         if part.is_message() && !name.ends_with(".eml") {
             name.push_str(".eml");
         }
-        let contents = part.contents();
+        let raw = undeclared_text(data, part);
+        let contents = raw.as_deref().unwrap_or_else(|| part.contents());
         let data = cx.budget.read_member(contents, contents.len() as u64);
         cx.member(&name, data);
     }
     Ok(())
+}
+
+/// The bytes of a text attachment that names no charset (a `text/csv` from a Japanese
+/// mailer is Shift_JIS more often than not), undone only from its transfer encoding: the
+/// parser would read them as Latin-1 and the sniffer could no longer tell.
+fn undeclared_text(data: &[u8], part: &MessagePart) -> Option<Vec<u8>> {
+    let declared = part.content_type().and_then(|ct| ct.attribute("charset")).is_some();
+    if !part.is_text() || declared {
+        return None;
+    }
+    let raw = data.get(part.raw_body_offset() as usize..part.raw_end_offset() as usize)?;
+    match part.encoding {
+        Encoding::Base64 => base64_decode(raw),
+        Encoding::QuotedPrintable => quoted_printable_decode(raw),
+        Encoding::None => Some(raw.to_vec()),
+    }
 }
 
 fn addresses(a: &Address) -> String {
@@ -75,6 +94,35 @@ mod tests {
         let mut texts = Texts::default();
         extract(&mail, &TextOptions::default(), &Budget::new(Limits::default()), &mut texts).unwrap();
         texts.0
+    }
+
+    #[derive(Default)]
+    struct Members(Vec<(String, Vec<u8>)>);
+
+    impl Sink for Members {
+        fn window(&mut self, _: &Window) {}
+        fn member(&mut self, name: &str, data: Result<Vec<u8>, crate::Error>, _: &Budget) {
+            self.0.push((name.to_string(), data.unwrap()));
+        }
+    }
+
+    #[test]
+    fn an_attachment_without_a_charset_keeps_its_bytes() {
+        use base64::Engine;
+        let (csv, _, _) = encoding_rs::SHIFT_JIS.encode("氏名,在留カード番号\r\n山田,AB12345678CD\r\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&csv);
+        let mail = format!(
+            "From: a@example.co.jp\r\nSubject: list\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: text/plain; charset=UTF-8\r\n\r\nsee attached\r\n--b\r\n\
+             Content-Type: text/csv; name=\"list.csv\"\r\nContent-Disposition: attachment; filename=\"list.csv\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+        );
+        let mut members = Members::default();
+        extract(mail.as_bytes(), &TextOptions::default(), &Budget::new(Limits::default()), &mut members).unwrap();
+        assert_eq!(members.0.len(), 1);
+        assert_eq!(members.0[0].0, "list.csv");
+        assert_eq!(&members.0[0].1[..], &csv[..], "the Shift_JIS bytes as sent");
     }
 
     #[test]

@@ -110,19 +110,29 @@ impl Builder {
 
 /// The tables in a document's text: blocks of consecutive lines with tab-separated cells
 /// (how spreadsheets, Word, ODF and HTML tables are written out). A block whose first line
-/// is a header labels the columns of the lines below it.
+/// is a header labels the columns of the lines below it. A PDF gives a table column by column
+/// instead: a label line, then one value a line; the label names each value of that list.
 pub(crate) fn document_layout(text: &str) -> Layout {
     let mut b = Builder::default();
     let mut header: Option<Vec<Option<u32>>> = None; // inside a block: its column labels
+    let mut list: Option<u32> = None; // inside a list: its label
     let mut cells = Vec::new();
     let mut base = 0;
     for line in text.split_inclusive('\n') {
         let content = line.trim_end_matches(['\n', '\r']);
         if memchr::memchr(b'\t', content.as_bytes()).is_none() {
             header = None;
+            let value = content.trim();
+            if value.is_empty() || is_label(value) || value.chars().count() > MAX_LABEL_CHARS {
+                list = is_label(value).then(|| b.label(value));
+            } else if let Some(label) = list {
+                let start = base + (value.as_ptr() as usize - content.as_ptr() as usize);
+                b.layout.spans.push(LabeledSpan { start, end: start + value.len(), column: Some(label), row: None });
+            }
             base += line.len();
             continue;
         }
+        list = None;
         fields(content, b'\t', false, &mut cells);
         match &header {
             None => {
@@ -247,6 +257,16 @@ mod tests {
         // a one-row block with a label first: the label names its row's value
         assert_eq!(labels_of(&layout, text, "6214 9832 0257"), (None, Some("個人番号".into())));
         assert!(layout.span_of(text.find("Staff").unwrap(), text.find("Staff").unwrap() + 5).is_none());
+    }
+
+    #[test]
+    fn a_label_names_the_list_below_it() {
+        let text = "取引先一覧\n法人番号\n1312402197729\n2445901726587\n\n備考\nなし\n";
+        let layout = document_layout(text);
+        assert_eq!(labels_of(&layout, text, "2445901726587").0.as_deref(), Some("法人番号"));
+        assert_eq!(labels_of(&layout, text, "1312402197729").0.as_deref(), Some("法人番号"));
+        // a label line is a label, not a value of the list above it
+        assert!(layout.span_of(text.find("備考").unwrap(), text.find("備考").unwrap() + 6).is_none());
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Scoring findings against ground truth: precision, recall and F1 per type.
 //!
 //! A true value is (item path, type, canonical value); a file that holds the same value twice
-//! counts it once. Used by `mamori eval` and by the test that guards the catalog's accuracy.
+//! counts it once. A corpus scores the types it covers: those its ground truth (or its list of
+//! hard negatives) names. Findings of other types are counted apart, not as false alarms: a
+//! corpus written for Japanese ids says nothing of whether a 9-digit column is an ITIN.
+//! Used by `mamori eval` and by the tests that guard the catalog's accuracy.
 
 use mamori_model::{canonical_value, Confidence, ItemReport};
 use serde::{Deserialize, Serialize};
@@ -49,22 +52,41 @@ pub struct Evaluation {
     /// The misses and false alarms, for a person to look at (values in clear: test data).
     pub false_positives: Vec<(String, String, String)>,
     pub false_negatives: Vec<(String, String, String)>,
+    /// Distinct values found of types the corpus does not cover, per type.
+    pub not_scored: BTreeMap<String, u64>,
+    /// The corpus's hard negatives (decoys) reported as their type.
+    pub hard_negatives_flagged: Vec<(String, String, String)>,
 }
 
 /// Scores `items` (paths relative to the corpus root) against `truth`, counting matches at or
-/// above `min`.
-pub fn evaluate(items: &[(String, &ItemReport)], truth: &[TruthRow], min: Confidence) -> Evaluation {
-    let expected: BTreeSet<(String, String, String)> =
-        truth.iter().map(|t| (t.path.clone(), t.type_id.clone(), canonical_value(&t.value))).collect();
+/// above `min`. `negatives` are the corpus's hard negatives: they widen the covered types and
+/// are listed when flagged.
+pub fn evaluate(
+    items: &[(String, &ItemReport)],
+    truth: &[TruthRow],
+    negatives: &[TruthRow],
+    min: Confidence,
+) -> Evaluation {
+    let key = |t: &TruthRow| (t.path.clone(), t.type_id.clone(), canonical_value(&t.value));
+    let expected: BTreeSet<(String, String, String)> = truth.iter().map(key).collect();
+    let decoys: BTreeSet<(String, String, String)> = negatives.iter().map(key).collect();
+    let covered: BTreeSet<&str> = truth.iter().chain(negatives).map(|t| t.type_id.as_str()).collect();
+    let mut ev = Evaluation { min_confidence: Some(min), ..Default::default() };
     let mut found = BTreeSet::new();
     for (rel, item) in items {
         for f in &item.findings {
             for m in f.matches.iter().filter(|m| m.confidence >= min) {
-                found.insert((rel.clone(), f.type_id.clone(), canonical_value(m.value.reveal())));
+                let k = (rel.clone(), f.type_id.clone(), canonical_value(m.value.reveal()));
+                if covered.contains(f.type_id.as_str()) {
+                    found.insert(k);
+                } else if found.insert(k) {
+                    *ev.not_scored.entry(f.type_id.clone()).or_default() += 1;
+                }
             }
         }
     }
-    let mut ev = Evaluation { min_confidence: Some(min), ..Default::default() };
+    found.retain(|k| covered.contains(k.1.as_str()));
+    ev.hard_negatives_flagged = found.intersection(&decoys).cloned().collect();
     for k in found.union(&expected) {
         let s = ev.per_type.entry(k.1.clone()).or_default();
         match (found.contains(k), expected.contains(k)) {
