@@ -285,10 +285,10 @@ fn classify_applies_the_policy_with_its_reasons_and_respects_people() {
     let dir = scratch();
     let d = dir.path();
     fs::create_dir(d.join("share")).unwrap();
-    fs::write(d.join("share/roster.txt"), "氏名 山田太郎 マイナンバー 1234 5678 9018\n").unwrap();
+    fs::write(d.join("share/roster.txt"), "氏名 山田太郎 マイナンバー 6214 9832 0257\n").unwrap();
     fs::write(d.join("share/menu.txt"), "lunch: curry\n").unwrap();
     fs::copy(repo("corpus/share/office/hr-list.docx"), d.join("share/hr.docx")).unwrap();
-    fs::write(d.join("share/chosen.txt"), "個人番号: 1234 5678 9018\n").unwrap();
+    fs::write(d.join("share/chosen.txt"), "個人番号: 6214 9832 0257\n").unwrap();
     one(d, &["label", "set", "share/chosen.txt", "--label", "Public", "--json"]);
 
     // --what-if decides and changes nothing.

@@ -574,7 +574,8 @@ def gen_ipv6(r):
     if k < 0.5:
         return f"{r.choice(['2400:4050', '240b:10', '2404:7a80', '2409:10', '240f:6c'])}:{h()}:{h()}:{h()}:{h()}:{h()}:{h()}".replace("::", ":0:")
     if k < 0.75:
-        return f"fe80::{h()}:{h()}ff:fe{r.randint(0, 255):02x}:{h()}"
+        # a link-local EUI-64 address: xxxx:xxff:fexx:xxxx (each group at most four hex digits)
+        return f"fe80::{h()}:{r.randint(0, 255):x}ff:fe{r.randint(0, 255):02x}:{h()}"
     return f"fd{r.randint(0, 255):02x}:{h()}:{h()}:{r.randint(1, 9)}::{r.randint(2, 200):x}"
 
 
@@ -3759,6 +3760,11 @@ def urls_as_reported(texts: dict[str, str]):
                 if not m:
                     sys.exit(f"{path}: no URL holds the password {v!r}")
                 table[(t, m.group(0))] = table.pop((t, v))
+            # a token used as the password of a URL (.git-credentials) is also a password in a URL
+            if kind == "pos":
+                for (t, v) in [k for k in table if k[0] in SECRET_TYPES and k[0] != "password-in-url"]:
+                    for m in re.finditer(r"[a-z][a-z0-9+.\-]*://[^\s:/@\"'<>]*:" + re.escape(v) + r"@[A-Za-z0-9][A-Za-z0-9.\-]*", texts[path]):
+                        table[("password-in-url", m.group(0))] = None
             # a private key is reported by its armour line, as the old corpus records it
             for (t, v) in [k for k in table if k[0] == "private-key"]:
                 m = re.search(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----", v)

@@ -433,6 +433,10 @@ fn email(v: &str) -> bool {
             .rsplit('.')
             .next()
             .is_some_and(|tld| (2..=24).contains(&tld.len()) && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+        // `logo@2x.png`, `icon@3x.webp`: image names of retina assets, not mailboxes
+        && !domain.rsplit('.').next().is_some_and(|tld| {
+            ["png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js"].iter().any(|x| tld.eq_ignore_ascii_case(x))
+        })
 }
 
 fn b64url_decode(s: &str) -> Option<Vec<u8>> {
@@ -544,7 +548,10 @@ fn date_prefix(d: &[u8]) -> bool {
 pub fn documentation_example(value: &str) -> bool {
     // jwt.io's sample token (HS256, sub 1234567890, John Doe), whatever its signature
     const JWT_IO: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lI";
-    value.starts_with(JWT_IO)
+    // the My Number of forms' and vendors' samples: 1 to 9, 0, 1 and its check digit 8
+    const MY_NUMBER_SAMPLE: &str = "123456789018";
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    value.starts_with(JWT_IO) || (digits == MY_NUMBER_SAMPLE && value.len() <= 14)
 }
 
 /// True when a value assigned to a password-like name reads as code, not as a secret: a null
@@ -562,16 +569,24 @@ fn code(v: &str) -> bool {
         !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !w.as_bytes()[0].is_ascii_digit()
     };
     let b = v.as_bytes();
-    // a cast, pointer, call, variable ($HOME), path or ARN
-    if matches!(b.first(), Some(b'(' | b'*' | b'&' | b'$' | b'/'))
+    // a cast, call, variable ($HOME), path or ARN
+    if matches!(b.first(), Some(b'(' | b'$' | b'/'))
         || (v.contains('(') && v.ends_with(')'))
         || v.contains("->")
         || v.starts_with("arn:")
     {
         return true;
     }
-    if v.split('.').count() >= 2 && v.split('.').all(ident) && v.bytes().any(|b| b.is_ascii_lowercase()) {
-        return true; // self.pwd, os.environ, config.db.password
+    // self.pwd, os.environ, config.db.password, process.env.DB_PASSWORD: every part a word
+    // (lower case, UPPER_SNAKE or camelCase), not `e8P8M.nuAGKwFQer`
+    let word = |w: &str| {
+        ident(w)
+            && (w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                || w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                || (w.as_bytes()[0].is_ascii_lowercase() && w.bytes().all(|b| b.is_ascii_alphabetic())))
+    };
+    if v.split('.').count() >= 2 && v.split('.').all(word) && v.bytes().any(|b| b.is_ascii_lowercase()) {
+        return true;
     }
     let selector = v.starts_with(['#', '.']);
     let words: Vec<&str> = v.trim_start_matches(['#', '.']).split(['-', '_']).collect();

@@ -21,6 +21,16 @@ pub(crate) fn eml(data: &[u8], cx: &mut Cx) -> Result<(), Error> {
     if let Some(s) = msg.subject() {
         headers.push_str(&format!("Subject: {s}\n"));
     }
+    // the relays and the sender's client address: where the mail came from
+    for h in msg.headers() {
+        let name = h.name.as_str();
+        if name.eq_ignore_ascii_case("Received") || name.eq_ignore_ascii_case("X-Originating-IP") {
+            if let Some(raw) = data.get(h.offset_start as usize..h.offset_end as usize) {
+                let value = String::from_utf8_lossy(raw);
+                headers.push_str(&format!("{name}: {}\n", value.split_whitespace().collect::<Vec<_>>().join(" ")));
+            }
+        }
+    }
     cx.part("headers", &headers, &[]);
     for i in 0..msg.text_body_count() {
         if let Some(body) = msg.body_text(i) {
