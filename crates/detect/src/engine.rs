@@ -403,13 +403,14 @@ impl Engine {
             for i in 0..groups.len() {
                 // a slice may start inside a run only after a space, and only where the group
                 // before it has another length: "in 2024 1234 5678 9018" is one long number,
-                // "6214 9832 0257 35" is a My Number and a 2-digit column
-                let after_long_run = i > 0 && glen(&groups[i - 1]) >= LONG_RUN && glen(&groups[i]) >= LONG_RUN;
-                if i > 0
-                    && (groups[i - 1].sep != b' ' || glen(&groups[i - 1]) == glen(&groups[i]))
-                    && !(after_long_run && groups[i - 1].sep == b' ')
-                {
-                    continue;
+                // "6214 9832 0257 35" is a My Number and a 2-digit column; two long runs one
+                // space apart are two numbers
+                if i > 0 {
+                    let (prev, cur) = (&groups[i - 1], &groups[i]);
+                    let long_pair = glen(prev) >= LONG_RUN && glen(cur) >= LONG_RUN;
+                    if prev.sep != b' ' || (glen(prev) == glen(cur) && !long_pair) {
+                        continue;
+                    }
                 }
                 let mut count = 0;
                 for j in i..groups.len().min(i + MAX_GROUPS) {
@@ -428,7 +429,13 @@ impl Engine {
                     // ("4111111111111111 5500000000000004") are two numbers, not one grouping
                     let long_runs =
                         n_groups == 1 && len >= LONG_RUN && groups.get(j + 1).is_some_and(|n| glen(n) >= LONG_RUN);
-                    if j + 1 < groups.len() && (g.sep != b' ' || glen(&groups[j + 1]) == glen(&g)) && !long_runs {
+                    // "4012-8888-8888-1881 4012 8888 …": a space after a hyphenated number ends it
+                    let own_sep_ends = n_groups > 1 && groups[i].sep != g.sep;
+                    if j + 1 < groups.len()
+                        && (g.sep != b' ' || glen(&groups[j + 1]) == glen(&g))
+                        && !long_runs
+                        && !own_sep_ends
+                    {
                         continue;
                     }
                     let (start, end) = (groups[i].start, g.end);

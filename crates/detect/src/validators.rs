@@ -230,10 +230,11 @@ fn card_iin(d: &[u8]) -> bool {
         b'1' => n == 15,                   // UATP
         b'4' => matches!(n, 13 | 16 | 19), // Visa
         b'5' => {
-            (51..=55).contains(&p(2)) && n == 16      // Mastercard
-            || p(4) == 5019 && n == 16                    // Dankort
-            || matches!(p(2), 50 | 56..=58) && (13..=19).contains(&n)
-        } // Maestro
+            let mastercard = (51..=55).contains(&p(2)) && n == 16;
+            let dankort = p(4) == 5019 && n == 16;
+            let maestro = matches!(p(2), 50 | 56..=58) && (13..=19).contains(&n);
+            mastercard || dankort || maestro
+        }
         b'2' => (2221..=2720).contains(&p(4)) && n == 16, // Mastercard 2-series
         b'3' => {
             (matches!(p(2), 34 | 37) && n == 15)                                                   // Amex

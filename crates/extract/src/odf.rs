@@ -54,7 +54,7 @@ fn text_of(xml: &str, cx: &Cx) -> Result<TextBuf, Error> {
             "table-cell" | "covered-table-cell" => {
                 col += 1;
                 col_rep = repeat(elem, "table:number-columns-repeated");
-                buf.to_column(col - 1, &mut last_col);
+                buf.move_to_column(col - 1, &mut last_col);
                 // tables in slides and text have no sheet to name
                 if !sheet.is_empty() {
                     buf.mark(format!("{}!{}{row}", quote_sheet(&sheet), column_name(col)));

@@ -241,7 +241,7 @@ fn worksheet(xml: &str, sheet: &str, shared: &[String], cx: &Cx) -> Result<TextB
                 _ => number_as_shown(value.trim()),
             };
             if !shown.is_empty() {
-                buf.to_column(col.saturating_sub(1), &mut last_col);
+                buf.move_to_column(col.saturating_sub(1), &mut last_col);
                 buf.mark(format!("{sheet}!{}{row}", column_name(col)));
                 buf.push(&shown);
             }

@@ -126,7 +126,7 @@ impl TextBuf {
     /// Moves to column `col` (0-based) of a table row whose last written cell was at
     /// `*last`: one tab per column, so empty cells keep the columns under their headers (at
     /// most 64, so a far-off cell does not write a page of tabs).
-    pub fn to_column(&mut self, col: u32, last: &mut Option<u32>) {
+    pub fn move_to_column(&mut self, col: u32, last: &mut Option<u32>) {
         let gap = match *last {
             Some(l) => col.saturating_sub(l).min(64),
             None => col.min(64),
