@@ -52,6 +52,8 @@ pub enum Validator {
     Ean13Product,
     EpochMillis,
     NotCode,
+    WordStart,
+    SettingLine,
 }
 
 /// Every validator name, for `mamori types list` and error messages.
@@ -90,6 +92,8 @@ pub const NAMES: &[&str] = &[
     "ean13_product",
     "epoch_millis",
     "not_code",
+    "word_start",
+    "setting_line",
 ];
 
 impl Validator {
@@ -137,6 +141,8 @@ impl Validator {
             "ean13_product" => Ean13Product,
             "epoch_millis" => EpochMillis,
             "not_code" => NotCode,
+            "word_start" => WordStart,
+            "setting_line" => SettingLine,
             _ => return Err(format!("unknown validator {name:?} (known: {})", NAMES.join(", "))),
         })
     }
@@ -187,6 +193,12 @@ impl Validator {
             FrInsee => fr_insee(c.value),
             Ean13Product => ean13_product(d),
             NotCode => !code(c.value),
+            // nothing glued before the value: `::1` is an address, `std::add` is code
+            WordStart => c.text[..c.start]
+                .bytes()
+                .next_back()
+                .is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b':')),
+            SettingLine => setting_line(&c.text[c.text[..c.start].rfind('\n').map_or(0, |i| i + 1)..c.start]),
             EpochMillis => d.len() == 13 && (&b"1000000000000"[..]..&b"2200000000000"[..]).contains(&d),
             StandaloneBase64 => {
                 // the value is the whole base64 run, not 40 characters cut from a longer blob
@@ -543,6 +555,15 @@ fn date_prefix(d: &[u8]) -> bool {
 }
 
 /// Documentation samples and redactions: `AKIAIOSFODNN7EXAMPLE`, `xxxx`, `<password>`, `${SECRET}`.
+/// True when `prefix`, the line before a value, is nothing but a setting's key: `  DB_PASSWORD=`,
+/// `export PGPASSWORD=`, `spring.datasource.password = `, `password: ` (no words around it).
+fn setting_line(prefix: &str) -> bool {
+    let p = prefix.trim_start();
+    let p = p.strip_prefix("export ").map_or(p, str::trim_start);
+    let key_end = p.find(|c: char| c.is_whitespace() || c == ':' || c == '=').unwrap_or(p.len());
+    key_end > 0 && p[key_end..].chars().all(|c| c == ' ' || c == '\t' || c == ':' || c == '=')
+}
+
 /// Values that documentation publishes for readers to copy: they pass every check, yet finding
 /// one says nothing about a leak. The engine reports them at low, saying so. (AWS's
 /// `AKIAIOSFODNN7EXAMPLE` pair is not here: `not_placeholder` already drops it.)
