@@ -182,29 +182,6 @@ impl Layout {
         let s = self.spans.get(i.checked_sub(1)?)?;
         (end <= s.end).then_some(s)
     }
-
-    /// The index of `label`, adding it when new. Labels are few (a table's headers), so a
-    /// linear look-up is enough.
-    pub fn label(&mut self, label: &str) -> u32 {
-        match self.labels.iter().position(|l| l == label) {
-            Some(i) => i as u32,
-            None => {
-                self.labels.push(label.to_string());
-                (self.labels.len() - 1) as u32
-            }
-        }
-    }
-
-    /// The layout of `text[from..to]` with offsets relative to `from`: the spans inside it.
-    pub fn slice(&self, from: usize, to: usize) -> Layout {
-        let lo = self.spans.partition_point(|s| s.start < from);
-        let spans = self.spans[lo..]
-            .iter()
-            .take_while(|s| s.end <= to)
-            .map(|s| LabeledSpan { start: s.start - from, end: s.end - from, ..*s })
-            .collect();
-        Layout { labels: self.labels.clone(), spans }
-    }
 }
 
 /// One occurrence of a sensitive type in an item.
