@@ -369,12 +369,12 @@ impl Engine {
             })
             .collect();
         let hits = self.keyword_hits(t, &windows);
-        let mut labels = LabelHits::new(layout.filter(|l| !l.is_empty()));
+        let labels = LabelHits::new(self, layout.filter(|l| !l.is_empty()));
         let mut out: Vec<Detection> = cands
             .iter()
             .zip(&windows)
             .filter_map(|(c, &window)| {
-                let labelled = labels.groups(self, folded.original(c.start), folded.original(c.end), c.type_index);
+                let labelled = labels.groups(folded.original(c.start), folded.original(c.end), c.type_index);
                 let (mut confidence, keyword_distance) = self.score(t, &hits, labelled, c, window)?;
                 let example = crate::validators::documentation_example(&t[c.start..c.end]);
                 if example {
@@ -680,25 +680,36 @@ impl Engine {
 
 /// The keyword groups found in the labels of a layout's spans, per label, found once per scan.
 struct LabelHits<'a> {
+    /// The layout, when any of its labels holds a keyword.
     layout: Option<&'a Layout>,
-    /// Per label: the (type, group) pairs its keywords name, once computed.
-    found: Vec<Option<Vec<(u32, u8)>>>,
+    /// Per label: the (type, group) pairs its keywords name.
+    found: Vec<Vec<(u32, u8)>>,
+    /// Per type: whether any label names it (most candidates then skip the span look-up).
+    named: Vec<bool>,
 }
 
 impl<'a> LabelHits<'a> {
-    fn new(layout: Option<&'a Layout>) -> Self {
-        LabelHits { layout, found: vec![None; layout.map_or(0, |l| l.labels.len())] }
+    fn new(engine: &Engine, layout: Option<&'a Layout>) -> Self {
+        let found: Vec<Vec<(u32, u8)>> =
+            layout.map_or_else(Vec::new, |l| l.labels.iter().map(|label| engine.label_keywords(label)).collect());
+        let mut named = vec![false; engine.types.len()];
+        for &(t, _) in found.iter().flatten() {
+            named[t as usize] = true;
+        }
+        let layout = layout.filter(|_| named.contains(&true));
+        LabelHits { layout, found, named }
     }
 
     /// The keyword groups of type `ti` (as bits) that the labels of the span holding
     /// `start..end` (original offsets) name.
-    fn groups(&mut self, engine: &Engine, start: usize, end: usize, ti: usize) -> u64 {
+    fn groups(&self, start: usize, end: usize, ti: usize) -> u64 {
+        if !self.named[ti] {
+            return 0;
+        }
         let Some(span) = self.layout.and_then(|l| l.span_of(start, end)) else { return 0 };
         let mut bits = 0u64;
         for label in [span.column, span.row].into_iter().flatten() {
-            let hits = self.found[label as usize]
-                .get_or_insert_with(|| engine.label_keywords(&self.layout.unwrap().labels[label as usize]));
-            for &(t, g) in hits.iter() {
+            for &(t, g) in &self.found[label as usize] {
                 if t as usize == ti {
                     bits |= 1 << g;
                 }
