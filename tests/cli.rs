@@ -209,6 +209,14 @@ fn csv_headers_label_every_row_and_every_occurrence_counts() {
     }
     let phones = items[0]["findings"].as_array().unwrap().iter().find(|f| f["type"] == "jp-phone-number").unwrap();
     assert_eq!(phones["confidence"], "high");
+    // CSV: one row per distinct value, its count in the appended `value_count` column
+    let out = mamori(&["scan", dir.path().to_str().unwrap(), "--format", "csv", "--only", "jp-my-number"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().ends_with(",part,value_count"), "{text}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows.iter().all(|r| r.ends_with(",100")), "{text}");
 }
 
 #[test]

@@ -153,7 +153,7 @@ pub struct Printer<W: Write> {
     json_first: bool,
 }
 
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 13] = [
     "path",
     "format",
     "status",
@@ -166,6 +166,8 @@ const CSV_HEADER: [&str; 12] = [
     "offset",
     "line",
     "part",
+    // how often the item holds this value (added after `part`: columns are only appended)
+    "value_count",
 ];
 
 impl<W: Write> Printer<W> {
@@ -212,7 +214,7 @@ impl<W: Write> Printer<W> {
             item.error.clone().unwrap_or_default(),
         ];
         if item.findings.is_empty() {
-            w.write_record(base.iter().cloned().chain(std::iter::repeat_n(String::new(), 8)))?;
+            w.write_record(base.iter().cloned().chain(std::iter::repeat_n(String::new(), 9)))?;
         }
         for f in &item.findings {
             for m in &f.matches {
@@ -225,6 +227,7 @@ impl<W: Write> Printer<W> {
                     m.offset.to_string(),
                     m.line.to_string(),
                     m.part.clone().unwrap_or_default(),
+                    m.count.to_string(),
                 ];
                 w.write_record(base.iter().cloned().chain(row))?;
             }
