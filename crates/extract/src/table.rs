@@ -13,6 +13,9 @@ use std::collections::HashMap;
 const MAX_LABEL_CHARS: usize = 48;
 /// Lines looked at to decide whether plain text is a delimited table.
 const SNIFF_LINES: usize = 30;
+/// Columns of a row given labels: a hostile line of a million commas must not become a
+/// million spans (a real sheet this wide has no header over most of it anyway).
+const MAX_COLUMNS: usize = 1024;
 
 /// True when a cell reads as a name for other cells (`電話番号`, `Card no.`) rather than a
 /// value: some letter, no long run of digits, short.
@@ -95,7 +98,7 @@ impl Builder {
             let (s, e) = cells[i];
             is_label(&line[s..e]).then(|| (i, self.label(&line[s..e])))
         });
-        for (i, &(s, e)) in cells.iter().enumerate() {
+        for (i, &(s, e)) in cells.iter().enumerate().take(MAX_COLUMNS) {
             if s >= e || line[s..e].trim().is_empty() {
                 continue;
             }
@@ -267,6 +270,14 @@ mod tests {
         assert_eq!(labels_of(&layout, text, "1312402197729").0.as_deref(), Some("法人番号"));
         // a label line is a label, not a value of the list above it
         assert!(layout.span_of(text.find("備考").unwrap(), text.find("備考").unwrap() + 6).is_none());
+    }
+
+    #[test]
+    fn a_hostile_row_is_bounded() {
+        let text = format!("名前,番号\n{}\n", "a,".repeat(200_000));
+        let d = Delimited::sniff("名前,番号\n山田,1\n佐藤,2\n").unwrap();
+        let layout = d.layout(&text, true);
+        assert!(layout.spans.len() <= MAX_COLUMNS + 2, "{}", layout.spans.len());
     }
 
     #[test]
