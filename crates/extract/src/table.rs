@@ -16,6 +16,8 @@ const SNIFF_LINES: usize = 30;
 /// Columns of a row given labels: a hostile line of a million commas must not become a
 /// million spans (a real sheet this wide has no header over most of it anyway).
 const MAX_COLUMNS: usize = 1024;
+/// Spans one layout may hold (24 MiB): past it, the rest of the text goes unlabeled.
+const MAX_SPANS: usize = 1 << 20;
 
 /// True when a cell reads as a name for other cells (`電話番号`, `Card no.`) rather than a
 /// value: some letter, no long run of digits, short.
@@ -104,7 +106,7 @@ impl Builder {
             }
             let column = header.get(i).copied().flatten();
             let row = row.filter(|&(ri, _)| ri != i).map(|(_, l)| l);
-            if column.is_some() || row.is_some() {
+            if (column.is_some() || row.is_some()) && self.layout.spans.len() < MAX_SPANS {
                 self.layout.spans.push(LabeledSpan { start: base + s, end: base + e, column, row });
             }
         }
@@ -128,7 +130,7 @@ pub(crate) fn document_layout(text: &str) -> Layout {
             let value = content.trim();
             if value.is_empty() || is_label(value) || value.chars().count() > MAX_LABEL_CHARS {
                 list = is_label(value).then(|| b.label(value));
-            } else if let Some(label) = list {
+            } else if let Some(label) = list.filter(|_| b.layout.spans.len() < MAX_SPANS) {
                 let start = base + (value.as_ptr() as usize - content.as_ptr() as usize);
                 b.layout.spans.push(LabeledSpan { start, end: start + value.len(), column: Some(label), row: None });
             }
