@@ -736,8 +736,13 @@ impl Engine {
 /// True when any of `validators` accepts the candidate: it is a known look-alike.
 fn lookalike(t: &str, c: &Validated, validators: &[Validator]) -> bool {
     let value = &t[c.start..c.end];
-    let digits: Vec<u8> = value.bytes().filter(u8::is_ascii_digit).collect();
-    let cand = Candidate { value, digits: &digits, text: t, start: c.start, end: c.end };
+    let mut digits = [0u8; MAX_DIGITS];
+    let mut n = 0;
+    for b in value.bytes().filter(u8::is_ascii_digit).take(MAX_DIGITS) {
+        digits[n] = b;
+        n += 1;
+    }
+    let cand = Candidate { value, digits: &digits[..n], text: t, start: c.start, end: c.end };
     validators.iter().any(|v| v.check(&cand))
 }
 
