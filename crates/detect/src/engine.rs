@@ -211,11 +211,7 @@ impl Engine {
             }
         }
         // patterns that can only match ASCII search only ASCII runs; the others the whole text
-        // ASCII patterns that start with one of a few literals (`AKIA`, `xox`, `password`) are
-        // searched apart from those that start with a class (digits, hex, a cell boundary):
-        // together, no prefilter can skip text and every broad pattern multiplies the states of
-        // the others; apart, the literal set skips to its prefixes and the broad set stays small
-        let (mut whole, mut ascii, mut prefixed) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut whole, mut ascii) = (Vec::new(), Vec::new());
         let mut min_len = Vec::new();
         for (i, src) in regex_sources.iter().enumerate() {
             let hir = regex_syntax::ParserBuilder::new()
@@ -225,16 +221,14 @@ impl Engine {
                 .parse(src)
                 .map_err(|e| Error::Compile(e.to_string()))?;
             min_len.push(hir.properties().minimum_len().unwrap_or(0));
-            if !ascii_only(&hir) {
-                whole.push(i);
-            } else if literal_start(&hir) {
-                prefixed.push(i);
-            } else {
+            if ascii_only(&hir) {
                 ascii.push(i);
+            } else {
+                whole.push(i);
             }
         }
         let mut regex_sets = Vec::new();
-        for (members, ascii_runs) in [(whole, false), (prefixed, true), (ascii, true)] {
+        for (members, ascii_runs) in [(whole, false), (ascii, true)] {
             if members.is_empty() {
                 continue;
             }
@@ -793,15 +787,6 @@ fn identifier_forms(term: &str) -> Vec<String> {
         }
     }
     forms
-}
-
-/// True when every match of the pattern starts with one of a few literals of two or more
-/// bytes, so a search can skip to them.
-fn literal_start(hir: &regex_syntax::hir::Hir) -> bool {
-    let mut extractor = regex_syntax::hir::literal::Extractor::new();
-    extractor.limit_total(64);
-    let seq = extractor.extract(hir);
-    seq.literals().is_some_and(|lits| !lits.is_empty() && lits.iter().all(|l| l.len() >= 2))
 }
 
 /// True when the pattern can match ASCII bytes only.
