@@ -684,6 +684,10 @@ struct LabelHits<'a> {
 
 impl<'a> LabelHits<'a> {
     fn new(engine: &Engine, layout: Option<&'a Layout>) -> Self {
+        if layout.is_none() {
+            // plain text: nothing to read, nothing to allocate per window
+            return LabelHits { layout: None, found: Vec::new(), named: Vec::new() };
+        }
         let found: Vec<Vec<(u32, u8)>> =
             layout.map_or_else(Vec::new, |l| l.labels.iter().map(|label| engine.label_keywords(label)).collect());
         let mut named = vec![false; engine.types.len()];
@@ -697,7 +701,7 @@ impl<'a> LabelHits<'a> {
     /// The keyword groups of type `ti` (as bits) that the labels of the span holding
     /// `start..end` (original offsets) name.
     fn groups(&self, start: usize, end: usize, ti: usize) -> u64 {
-        if !self.named[ti] {
+        if !self.named.get(ti).copied().unwrap_or(false) {
             return 0;
         }
         let Some(span) = self.layout.and_then(|l| l.span_of(start, end)) else { return 0 };
